@@ -1,0 +1,36 @@
+# The two commands in the README:
+#   make demo   set up .venv, provision the models, start the app on 127.0.0.1:7860
+#   make test   the same set-up, then the whole test suite (real-model and browser tests included)
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+PIP    := $(BIN)/python -m pip
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+
+.PHONY: setup demo test lint bench clean-venv
+
+setup: $(VENV)/.installed
+	$(BIN)/dojo models pull
+	$(BIN)/dojo train --if-missing
+
+$(VENV)/.installed: pyproject.toml constraints.txt
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "support-dojo needs Python >= 3.11; set PYTHON=python3.11")'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	# torch first and alone, from the constraints file, so no other package can pull a CUDA build
+	$(PIP) install --quiet -c constraints.txt torch
+	$(PIP) install --quiet -c constraints.txt -e '.[test]'
+	touch $@
+
+demo: setup
+	$(BIN)/dojo serve
+
+test: setup
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest
+
+bench: setup
+	$(BIN)/python bench/customer.py
+
+clean-venv:
+	rm -rf $(VENV)

@@ -1,0 +1,1 @@
+"""support-dojo: embeddings, classifiers, channel rules, scorecards, services and the dojo CLI."""

