@@ -1,0 +1,257 @@
+"""The simulated customer: chooses what to convey from the script, and lets a model phrase it under guards.
+
+State is explicit and replayable: `opening(scenario, seed) -> (turn, state)` and
+`next_turn(scenario, state, reply, scores, seed) -> (turn, state)`; nothing is mutated in place.
+
+What the customer conveys comes from the scenario (beats chosen from the reply's scores and acts, the
+mood and patience); how it is phrased comes from the backend. A phrasing is used only if it passes
+every guard: close in meaning to the beat, no agent phrasing, keeps the beat's numbers and
+references, no hidden fact not yet unlocked, no repeat of an earlier turn, within the channel's length.
+Otherwise the beat text itself is sent and the fallback is counted.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Protocol
+
+import numpy as np
+
+from simulator.backends import Backend, Generation
+from simulator.reply_acts import ReplyActs, analyse
+from simulator.scenario import Beat, Scenario
+
+MOOD_START = {"calm": 0.1, "annoyed": 0.35, "frustrated": 0.6, "angry": 0.8}
+# Difficulty: how fast frustration rises, and how many unhelpful replies are tolerated at most.
+DIFFICULTY_GAIN = {1: 0.7, 2: 1.0, 3: 1.4}
+
+AGENT_PHRASES = re.compile(
+    r"how (can|may) i (help|assist)|thank(s| you) for (contacting|reaching out|your patience)|"
+    r"i('m| am) (sorry|happy to help)|i apologi[sz]e|is there anything else|as an ai|"
+    r"we('re| are) (sorry|happy to)|our team (will|is)|dear customer|please provide|"
+    r"i can help you|let me (check|look)|your (order|parcel|package|account) (has|is|was)", re.I)
+META = re.compile(r"\b(rewrite|reword|paraphrase|rephrase|smollm|assistant|language model|the message|"
+                  r"mood:|message:|text:)\b|\[[^\]]*\]|\(insert|<\|", re.I)
+TOKENS_TO_KEEP = re.compile(r"[A-Za-z]*\d[\w-]*|£\d+(?:\.\d+)?|\$\d+(?:\.\d+)?|€\d+(?:\.\d+)?")
+
+
+class Embedder(Protocol):
+    def embed(self, texts: Sequence[str]) -> np.ndarray: ...
+
+
+@dataclass(frozen=True)
+class CustomerState:
+    frustration: float
+    replies: int = 0
+    played: tuple[str, ...] = ()
+    revealed: tuple[str, ...] = ()
+    said: tuple[str, ...] = ()
+    strikes: int = 0
+    outcome: str | None = None
+
+    @property
+    def mood(self) -> str:
+        return mood_name(self.frustration)
+
+
+@dataclass(frozen=True)
+class CustomerTurn:
+    text: str
+    beat: str
+    guard: str
+    latency_ms: float
+    candidates: int
+    outcome: str | None = None
+
+
+def mood_name(frustration: float) -> str:
+    if frustration < 0.2:
+        return "calm"
+    if frustration < 0.5:
+        return "annoyed"
+    if frustration < 0.8:
+        return "frustrated"
+    return "angry"
+
+
+@dataclass(frozen=True)
+class CustomerConfig:
+    candidates: int = 3
+    max_new_tokens: int = 56
+    min_similarity: float = 0.7
+    temperature: float = 0.8
+
+
+class Customer:
+    def __init__(self, backend: Backend, embedder: Embedder, config: CustomerConfig | None = None):
+        self.backend = backend
+        self.embedder = embedder
+        self.config = config or CustomerConfig()
+
+    # --- the two moves ----------------------------------------------------------------------------
+
+    def opening(self, scenario: Scenario, seed: int = 0) -> tuple[CustomerTurn, CustomerState]:
+        state = CustomerState(frustration=MOOD_START[scenario.persona.mood])
+        turn = self._phrase(scenario, state, "opening", scenario.opening, seed, first=True)
+        return turn, replace(state, said=(turn.text,), played=("opening",))
+
+    def next_turn(self, scenario: Scenario, state: CustomerState, reply: str,
+                  scores: Mapping[str, float], seed: int = 0) -> tuple[CustomerTurn, CustomerState]:
+        if state.outcome:
+            raise ValueError(f"the session already ended ({state.outcome})")
+        acts = analyse(reply, scenario)
+        state = self._react(scenario, state, scores, acts)
+        beat = self._choose(scenario, state, scores, acts)
+        if beat is None:
+            outcome = "escalated" if state.frustration >= 0.5 else "abandoned"
+            if state.replies >= scenario.max_turns:
+                outcome = "max_turns"
+            text = scenario.endings.get(outcome, scenario.endings["abandoned"])
+            turn = self._phrase(scenario, state, f"ending:{outcome}", text, seed)
+            turn = replace(turn, outcome=outcome)
+            return turn, replace(state, outcome=outcome, said=(*state.said, turn.text))
+        revealed = tuple(dict.fromkeys((*state.revealed, *beat.reveals)))
+        state = replace(state, revealed=revealed)
+        turn = self._phrase(scenario, state, beat.id, beat.says, seed)
+        outcome = beat.ends
+        if outcome is None and state.replies >= scenario.max_turns:
+            outcome = "max_turns"
+        turn = replace(turn, outcome=outcome)
+        return turn, replace(state, played=(*state.played, beat.id), said=(*state.said, turn.text),
+                             outcome=outcome)
+
+    # --- what the customer feels and conveys -----------------------------------------------------
+
+    def _react(self, scenario: Scenario, state: CustomerState, scores: Mapping[str, float],
+               acts: ReplyActs) -> CustomerState:
+        care = (scores.get("empathy", 0.5) + scores.get("ownership", 0.5)) / 2
+        helps = max(scores.get("solution", 0.5), 0.6 if acts.asked_for else 0.0)
+        gain = DIFFICULTY_GAIN[scenario.difficulty]
+        delta = gain * (0.25 * (0.5 - care) + 0.35 * (0.5 - helps))
+        if acts.personal_data_in_public or acts.reasked_bot_data:
+            delta += 0.2 * gain
+        frustration = float(np.clip(state.frustration + delta, 0.0, 1.0))
+        strikes = state.strikes + (1 if helps < 0.35 else 0)
+        return replace(state, frustration=frustration, strikes=strikes, replies=state.replies + 1)
+
+    def _choose(self, scenario: Scenario, state: CustomerState, scores: Mapping[str, float],
+                acts: ReplyActs) -> Beat | None:
+        patience = max(1, scenario.persona.patience - (scenario.difficulty - 1))
+        if state.frustration >= 0.97 or state.strikes > patience:
+            return None
+        for beat in scenario.beats:
+            if beat.id in state.played:
+                continue
+            if _holds(beat, state, scores, acts):
+                return beat
+        if state.replies >= scenario.max_turns:
+            return None
+        # Nothing new to say: the last unconditioned beat again, phrased anew by the model.
+        repeatable = [b for b in scenario.beats if b.when == type(b.when)() and not b.ends]
+        return repeatable[-1] if repeatable else None
+
+    # --- phrasing under guards -------------------------------------------------------------------
+
+    def _phrase(self, scenario: Scenario, state: CustomerState, beat_id: str, line: str, seed: int,
+                first: bool = False) -> CustomerTurn:
+        started = time.perf_counter()
+        request = Generation(messages=self.prompt(scenario, state, line, first), reference=line,
+                             n=self.config.candidates, max_new_tokens=self.config.max_new_tokens,
+                             temperature=self.config.temperature, seed=seed)
+        candidates = [clean(c) for c in self.backend.generate(request)]
+        verdicts = self.guard(scenario, state, line, candidates)
+        chosen = next((c for c, reason in zip(candidates, verdicts, strict=True) if reason is None), None)
+        if chosen is None:
+            reasons = sorted({r for r in verdicts if r})
+            guard = "fallback:" + (",".join(reasons) or "no candidates")
+            text = line
+        else:
+            guard = "model" if chosen != line else "script"
+            text = chosen
+        latency = (time.perf_counter() - started) * 1000
+        return CustomerTurn(text=text, beat=beat_id, guard=guard, latency_ms=latency, candidates=len(candidates))
+
+    def prompt(self, scenario: Scenario, state: CustomerState, line: str, first: bool) -> list[dict[str, str]]:
+        persona = scenario.persona
+        register = scenario.channel_spec.register
+        system = ("You are a customer writing to a company's support team. You rewrite a message in your "
+                  "own words. Keep every fact, name and number. Write only the message, as the customer.")
+        user = (f"Rewrite this message as {register}. You are {persona.name}; you feel {state.mood}; "
+                f"your style: {persona.voice}.\n\nMessage: {line}")
+        return [{"role": "system", "content": system}, {"role": "user", "content": user}]
+
+    def guard(self, scenario: Scenario, state: CustomerState, line: str,
+              candidates: Sequence[str]) -> list[str | None]:
+        """For each candidate: None if it may be sent, else the name of the first guard it fails."""
+        if not candidates:
+            return []
+        vectors = self.embedder.embed([line, *candidates, *state.said])
+        beat_vec, cand_vecs, said_vecs = vectors[0], vectors[1:1 + len(candidates)], vectors[1 + len(candidates):]
+        hidden = [f for f in scenario.facts if f.id not in state.revealed and f.says not in line]
+        keep = set(TOKENS_TO_KEEP.findall(line))
+        limit = min(scenario.channel_spec.max_chars, int(2.5 * len(line)) + 60)
+        out: list[str | None] = []
+        for text, vec in zip(candidates, cand_vecs, strict=True):
+            if not text.strip():
+                out.append("empty")
+            elif len(text) > limit:
+                out.append("too_long")
+            elif _rambles(text):
+                out.append("rambling")
+            elif AGENT_PHRASES.search(text):
+                out.append("role_swap")
+            elif META.search(text):
+                out.append("meta")
+            elif not keep.issubset(set(TOKENS_TO_KEEP.findall(text))):
+                out.append("lost_detail")
+            elif any(_leaks(text, fact.says) for fact in hidden):
+                out.append("leak")
+            elif any(t.strip().lower() == text.strip().lower() for t in state.said) or (
+                    len(said_vecs) and float((said_vecs @ vec).max()) > 0.97):
+                out.append("repeat")
+            elif float(beat_vec @ vec) < self.config.min_similarity:
+                out.append("off_script")
+            else:
+                out.append(None)
+        return out
+
+
+def _holds(beat: Beat, state: CustomerState, scores: Mapping[str, float], acts: ReplyActs) -> bool:
+    w = beat.when
+    checks = [
+        w.asked_for is None or w.asked_for in acts.asked_for,
+        w.cited is None or w.cited in acts.cited,
+        w.after is None or w.after in state.played,
+        not w.below or any(scores.get(c, 0.5) < level for c, level in w.below.items()),
+        not w.above or all(scores.get(c, 0.5) >= level for c, level in w.above.items()),
+        w.min_turn is None or state.replies >= w.min_turn,
+        w.personal_data_in_public is None or w.personal_data_in_public == bool(acts.personal_data_in_public),
+        w.reasked_bot_data is None or w.reasked_bot_data == bool(acts.reasked_bot_data),
+    ]
+    return all(checks)
+
+
+def _rambles(text: str) -> bool:
+    """Small models loop: the same sentence twice in one message."""
+    parts = [p.strip().lower() for p in re.split(r"(?<=[.!?])\s+", text) if len(p.strip()) > 8]
+    return len(parts) != len(set(parts))
+
+
+def _leaks(text: str, fact: str) -> bool:
+    """A candidate leaks a hidden fact if it repeats the fact's numbers or references."""
+    tokens = set(TOKENS_TO_KEEP.findall(fact))
+    return bool(tokens) and bool(tokens & set(TOKENS_TO_KEEP.findall(text)))
+
+
+def clean(text: str) -> str:
+    """Trim what small models wrap around a message: quotes, labels, trailing unfinished sentences."""
+    text = text.strip()
+    text = re.sub(r"^(customer|message|reworded|rewritten)( message)?\s*:\s*", "", text, flags=re.I)
+    if len(text) >= 2 and text[0] in "\"'“" and text[-1] in "\"'”":
+        text = text[1:-1].strip()
+    if text and text[-1] not in ".!?)\"'" and re.search(r"[.!?]", text):
+        text = text[: max(text.rfind(c) for c in ".!?") + 1]
+    return text

@@ -1,0 +1,363 @@
+"""Scenarios: the trainer-authored script of one practice conversation, as frozen values.
+
+`load_scenario(path)` reads one YAML file: size limit -> UTF-8 -> `yaml.safe_load` (with a node
+budget against alias bombs) -> JSON Schema (every error collected) -> cross-checks (references
+exist, beats reachable, an ending reachable) -> `Scenario`. Every problem is a `Problem` that prints
+as `file:line: field.path: message`; nothing a trainer writes produces a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from jsonschema import Draft202012Validator
+
+from simulator.channels import Channel, ChannelSpec, spec
+
+MAX_FILE_BYTES = 256 * 1024
+MAX_YAML_NODES = 20_000
+CRITERIA = ("empathy", "ownership", "solution", "follow_up")
+OUTCOMES = ("resolved", "escalated", "abandoned")
+DEFAULT_ENDINGS = {
+    "escalated": "This is going nowhere. I want to speak to a manager, and I'll be making a formal complaint.",
+    "abandoned": "Forget it. I'll sort it out myself, or take my business elsewhere.",
+}
+
+
+# --- values ---------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Persona:
+    name: str
+    voice: str
+    mood: str = "annoyed"
+    patience: int = 3
+
+
+@dataclass(frozen=True)
+class Fact:
+    id: str
+    says: str
+    asked_by: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Condition:
+    asked_for: str | None = None
+    cited: str | None = None
+    after: str | None = None
+    below: Mapping[str, float] = field(default_factory=dict)
+    above: Mapping[str, float] = field(default_factory=dict)
+    min_turn: int | None = None
+    personal_data_in_public: bool | None = None
+    reasked_bot_data: bool | None = None
+
+
+@dataclass(frozen=True)
+class Beat:
+    id: str
+    says: str
+    when: Condition = field(default_factory=Condition)
+    reveals: tuple[str, ...] = ()
+    ends: str | None = None
+
+
+@dataclass(frozen=True)
+class Scenario:
+    id: str
+    title: str
+    version: int
+    channel: Channel
+    difficulty: int
+    persona: Persona
+    opening: str
+    beats: tuple[Beat, ...]
+    endings: Mapping[str, str]
+    summary: str = ""
+    subject: str | None = None
+    facts: tuple[Fact, ...] = ()
+    customer_record: Mapping[str, Any] = field(default_factory=dict)
+    bot_transcript: tuple[Mapping[str, str], ...] = ()
+    bot_collected: tuple[str, ...] = ()
+    kb_articles: tuple[str, ...] = ()
+    rubric_weights: Mapping[str, float] = field(default_factory=dict)
+    response_time_standard_s: int | None = None
+    waited_s: int = 0
+    max_turns: int = 8
+    source: Path | None = None
+
+    @property
+    def channel_spec(self) -> ChannelSpec:
+        return spec(self.channel)
+
+    @property
+    def response_standard_s(self) -> int:
+        return self.response_time_standard_s or self.channel_spec.response_standard_s
+
+    def fact(self, fact_id: str) -> Fact:
+        return next(f for f in self.facts if f.id == fact_id)
+
+    def weight(self, criterion: str) -> float:
+        return float(self.rubric_weights.get(criterion, 1.0))
+
+
+# --- problems -------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Problem:
+    file: str
+    line: int | None
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        return f"{where}: {self.field or '(file)'}: {self.message}"
+
+
+class ScenarioError(ValueError):
+    """A scenario file is invalid. `problems` holds every problem found, one line each."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+# --- loading --------------------------------------------------------------------------------------
+
+SCHEMA_PATH = Path(__file__).resolve().parent.parent / "scenarios" / "schema.json"
+_validator: Draft202012Validator | None = None
+
+
+def schema_validator() -> Draft202012Validator:
+    global _validator
+    if _validator is None:
+        schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+        Draft202012Validator.check_schema(schema)
+        _validator = Draft202012Validator(schema)
+    return _validator
+
+
+def load_scenario(path: Path | str, kb_ids: Iterable[str] | None = None) -> Scenario:
+    """Load and check one scenario file. `kb_ids`: known article ids (default: the files in ../kb/)."""
+    path = Path(path)
+    text = _read_text(path)
+    return parse_scenario(text, str(path), kb_ids=_kb_ids(path) if kb_ids is None else kb_ids, source=path)
+
+
+def parse_scenario(text: str, filename: str = "<scenario>", kb_ids: Iterable[str] = (),
+                   source: Path | None = None) -> Scenario:
+    data, lines = _parse_yaml(text, filename)
+    problems = [_schema_problem(err, filename, lines) for err in
+                sorted(schema_validator().iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path])]
+    if problems:
+        raise ScenarioError(problems)
+    problems = _cross_check(data, filename, lines, set(kb_ids))
+    if problems:
+        raise ScenarioError(problems)
+    return _build(data, source)
+
+
+def _read_text(path: Path) -> str:
+    name = str(path)
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise ScenarioError([Problem(name, None, "", f"file is {size} bytes; the limit is {MAX_FILE_BYTES}")])
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ScenarioError([Problem(name, None, "", f"cannot read the file ({exc.strerror})")]) from None
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ScenarioError([Problem(name, line, "", f"not UTF-8 text (byte 0x{raw[exc.start]:02x} at "
+                                                     f"offset {exc.start}); save the file as UTF-8")]) from None
+
+
+def _parse_yaml(text: str, filename: str) -> tuple[Any, dict[tuple, int]]:
+    if len(text.encode("utf-8")) > MAX_FILE_BYTES:
+        raise ScenarioError([Problem(filename, None, "", f"text is over the {MAX_FILE_BYTES}-byte limit")])
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        what = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ScenarioError([Problem(filename, mark.line + 1 if mark else None, "",
+                                     f"YAML syntax error: {what}")]) from None
+    if root is None:
+        raise ScenarioError([Problem(filename, 1, "", "the file is empty; a scenario is a mapping of "
+                                                      "id, title, version, channel, ...")])
+    lines: dict[tuple, int] = {}
+    _index_lines(root, (), lines, [0], filename)
+    data = yaml.SafeLoader(text).get_single_data()
+    if not isinstance(data, dict):
+        kind = type(data).__name__ if data is not None else "nothing"
+        raise ScenarioError([Problem(filename, 1, "", f"the top level is a {kind}; a scenario is a mapping "
+                                                      "of id, title, version, channel, ...")])
+    return data, lines
+
+
+def _index_lines(node: yaml.Node, path: tuple, lines: dict[tuple, int], budget: list[int],
+                 filename: str) -> None:
+    budget[0] += 1
+    if budget[0] > MAX_YAML_NODES:
+        raise ScenarioError([Problem(filename, node.start_mark.line + 1, "",
+                                     f"more than {MAX_YAML_NODES} YAML nodes (an alias bomb?)")])
+    lines.setdefault(path, node.start_mark.line + 1)
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            child = (*path, key.value)
+            lines.setdefault(child, key.start_mark.line + 1)
+            _index_lines(value, child, lines, budget, filename)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            _index_lines(item, (*path, i), lines, budget, filename)
+
+
+def _line_for(lines: dict[tuple, int], path: Iterable[Any]) -> int | None:
+    path = tuple(path)
+    while path not in lines and path:
+        path = path[:-1]
+    return lines.get(path)
+
+
+def _dotted(path: Iterable[Any]) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _schema_problem(err, filename: str, lines: dict[tuple, int]) -> Problem:
+    path = list(err.absolute_path)
+    message = err.message
+    if err.validator == "additionalProperties":
+        allowed = sorted(err.schema.get("properties", {}))
+        extra = [k for k in err.instance if k not in err.schema.get("properties", {})]
+        path = [*path, extra[0]] if len(extra) == 1 else path
+        message = (f"unknown key{'s' if len(extra) > 1 else ''} {', '.join(map(repr, extra))}; "
+                   f"valid keys: {', '.join(allowed)}")
+    elif err.validator == "enum":
+        message = f"{err.instance!r} is not one of {', '.join(map(str, err.validator_value))}"
+    elif err.validator == "type":
+        message = f"{err.instance!r} is a {type(err.instance).__name__}; expected {err.validator_value}"
+    elif err.validator == "required":
+        message = message.replace("is a required property", "is missing (required)")
+    elif err.validator == "pattern":
+        message = f"{err.instance!r} does not match {err.validator_value}"
+    return Problem(filename, _line_for(lines, path), _dotted(path), message)
+
+
+def _cross_check(data: dict, filename: str, lines: dict[tuple, int], kb_ids: set[str]) -> list[Problem]:
+    problems: list[Problem] = []
+
+    def problem(path: list, message: str) -> None:
+        problems.append(Problem(filename, _line_for(lines, path), _dotted(path), message))
+
+    facts = [f["id"] for f in data.get("facts", [])]
+    beats = [b["id"] for b in data["beats"]]
+    for kind, ids in (("facts", facts), ("beats", beats)):
+        seen: set[str] = set()
+        for i, ident in enumerate(ids):
+            if ident in seen:
+                problem([kind, i, "id"], f"duplicate id {ident!r}")
+            seen.add(ident)
+    for i, ident in enumerate(data.get("bot_collected", [])):
+        if ident not in facts:
+            problem(["bot_collected", i], f"unknown fact {ident!r}; facts: {', '.join(facts) or '(none)'}")
+    for i, art in enumerate(data.get("kb_articles", [])):
+        if kb_ids and art not in kb_ids:
+            problem(["kb_articles", i], f"no article {art!r} in the knowledge base (scenarios/kb/{art}.md)")
+    for i, beat in enumerate(data["beats"]):
+        when = beat.get("when", {})
+        if "asked_for" in when and when["asked_for"] not in facts:
+            problem(["beats", i, "when", "asked_for"],
+                    f"unknown fact {when['asked_for']!r}; facts: {', '.join(facts) or '(none)'}")
+        if "after" in when and when["after"] not in beats:
+            problem(["beats", i, "when", "after"], f"unknown beat {when['after']!r}; beats: {', '.join(beats)}")
+        if "after" in when and when["after"] == beat["id"]:
+            problem(["beats", i, "when", "after"], "a beat cannot come after itself")
+        if "cited" in when and when["cited"] not in data.get("kb_articles", []):
+            problem(["beats", i, "when", "cited"], f"article {when['cited']!r} is not in kb_articles")
+        for j, fact in enumerate(beat.get("reveals", [])):
+            if fact not in facts:
+                problem(["beats", i, "reveals", j], f"unknown fact {fact!r}; facts: {', '.join(facts) or '(none)'}")
+    if not any(b.get("ends") == "resolved" for b in data["beats"]):
+        problem(["beats"], "no beat ends the session as resolved (add `ends: resolved` to one)")
+    if data["channel"] == "bot_handoff" and not data.get("bot_transcript"):
+        problem(["bot_transcript"], "a bot_handoff scenario needs the bot_transcript the trainee takes over")
+    if data["channel"] == "email" and not data["opening"].get("subject"):
+        problem(["opening", "subject"], "an email scenario needs a subject on its opening message")
+    return problems
+
+
+def _build(data: dict, source: Path | None) -> Scenario:
+    def condition(raw: dict) -> Condition:
+        return Condition(**{k: (dict(v) if isinstance(v, dict) else v) for k, v in raw.items()})
+
+    endings = {**DEFAULT_ENDINGS, **data["endings"]}
+    return Scenario(
+        id=data["id"], title=data["title"], version=data["version"], channel=Channel(data["channel"]),
+        difficulty=data["difficulty"], persona=Persona(**data["persona"]),
+        opening=data["opening"]["says"], subject=data["opening"].get("subject"),
+        beats=tuple(Beat(id=b["id"], says=b["says"], when=condition(b.get("when", {})),
+                         reveals=tuple(b.get("reveals", ())), ends=b.get("ends")) for b in data["beats"]),
+        endings=endings, summary=data.get("summary", ""),
+        facts=tuple(Fact(f["id"], f["says"], tuple(f["asked_by"])) for f in data.get("facts", [])),
+        customer_record=data.get("customer_record", {}),
+        bot_transcript=tuple(data.get("bot_transcript", [])),
+        bot_collected=tuple(data.get("bot_collected", [])), kb_articles=tuple(data.get("kb_articles", [])),
+        rubric_weights=data.get("rubric_weights", {}),
+        response_time_standard_s=data.get("response_time_standard_s"), waited_s=data.get("waited_s", 0),
+        max_turns=data.get("max_turns", 8), source=source)
+
+
+def _kb_ids(path: Path) -> set[str]:
+    kb = path.parent / "kb"
+    return {p.stem for p in kb.glob("*.md")} if kb.is_dir() else set()
+
+
+# --- the library ----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ScenarioLibrary:
+    """All scenarios of a folder, by id. Invalid files are kept as problems, never silently dropped."""
+
+    scenarios: Mapping[str, Scenario]
+    problems: tuple[Problem, ...] = ()
+
+    @classmethod
+    def load(cls, folder: Path) -> ScenarioLibrary:
+        scenarios: dict[str, Scenario] = {}
+        problems: list[Problem] = []
+        kb_ids = _kb_ids(folder / "x.yaml")
+        for path in sorted(folder.glob("*.yaml")):
+            try:
+                scenario = load_scenario(path, kb_ids=kb_ids)
+            except ScenarioError as exc:
+                problems.extend(exc.problems)
+                continue
+            if scenario.id in scenarios:
+                first = scenarios[scenario.id].source
+                problems.append(Problem(str(path), 1, "id", f"duplicate scenario id {scenario.id!r} (also in {first})"))
+                continue
+            scenarios[scenario.id] = scenario
+        return cls(scenarios, tuple(problems))
+
+    def get(self, scenario_id: str) -> Scenario:
+        try:
+            return self.scenarios[scenario_id]
+        except KeyError:
+            raise KeyError(f"unknown scenario {scenario_id!r}; known: {', '.join(sorted(self.scenarios))}") from None
+
+    def __iter__(self):
+        return iter(self.scenarios.values())
+
+    def __len__(self) -> int:
+        return len(self.scenarios)

@@ -1,0 +1,70 @@
+"""A practice session: the scenario, the transcript, the customer's state and the clock.
+
+Time: every message carries `at`, seconds since the session started on the session's clock. Live chat
+and bot hand-offs use the wall clock (how long the trainee really took). Email and social use a
+simulated clock: the first customer message may have waited (`scenario.waited_s`), and a reply may
+declare its own delay (`delay_s`), so "answered 20 hours later" can be practised in a minute.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass, field
+
+from simulator.customer import CustomerState, CustomerTurn
+from simulator.scenario import Scenario
+
+
+@dataclass(frozen=True)
+class Message:
+    role: str  # "customer" | "agent"
+    text: str
+    at: float
+    beat: str | None = None
+    guard: str | None = None
+    latency_ms: float | None = None
+    response_s: float | None = None
+
+
+@dataclass
+class Session:
+    scenario: Scenario
+    state: CustomerState
+    seed: int
+    id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    messages: list[Message] = field(default_factory=list)
+    started_wall: float = field(default_factory=time.monotonic)
+    _last_customer_wall: float = field(default_factory=time.monotonic)
+    clock: float = 0.0
+
+    @property
+    def outcome(self) -> str | None:
+        return self.state.outcome
+
+    @property
+    def ended(self) -> bool:
+        return self.state.outcome is not None
+
+    @property
+    def agent_turns(self) -> int:
+        return sum(1 for m in self.messages if m.role == "agent")
+
+    def add_customer(self, turn: CustomerTurn, state: CustomerState) -> None:
+        self.state = state
+        self.messages.append(Message("customer", turn.text, self.clock, turn.beat, turn.guard, turn.latency_ms))
+        self._last_customer_wall = time.monotonic()
+
+    def response_seconds(self, delay_s: float | None = None) -> float:
+        """How long the reply being sent took, on this session's clock."""
+        wall = time.monotonic() - self._last_customer_wall
+        if self.scenario.channel_spec.uses_wall_clock:
+            return wall
+        waited = self.scenario.waited_s if self.agent_turns == 0 else 0
+        return waited + (wall if delay_s is None else max(0.0, float(delay_s)))
+
+    def add_agent(self, text: str, response_s: float) -> Message:
+        self.clock += response_s
+        message = Message("agent", text, self.clock, response_s=response_s)
+        self.messages.append(message)
+        return message
