@@ -1,0 +1,67 @@
+"""One practice turn end to end: score the trainee's reply, check the channel rules, let the customer react."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+
+from scoring.channel_rules import RuleVerdict, check
+from scoring.scorer import ReplyScore, Scorer
+from simulator.customer import Customer, CustomerTurn
+from simulator.scenario import Scenario
+from simulator.session import Session
+
+MAX_REPLY_CHARS = 5000
+
+
+class ReplyError(ValueError):
+    """The trainee's reply cannot be taken (empty, too long, session over). One line."""
+
+
+@dataclass(frozen=True)
+class TurnResult:
+    score: ReplyScore
+    rules: list[RuleVerdict]
+    response_s: float
+    customer: CustomerTurn
+
+
+@dataclass
+class Run:
+    """A session with the feedback on each of the trainee's replies."""
+
+    session: Session
+    results: list[TurnResult] = field(default_factory=list)
+
+
+class Practice:
+    def __init__(self, customer: Customer, scorer: Scorer):
+        self.customer = customer
+        self.scorer = scorer
+
+    def start(self, scenario: Scenario, seed: int | None = None) -> Run:
+        seed = random.randrange(2**31) if seed is None else seed
+        turn, state = self.customer.opening(scenario, seed=seed)
+        session = Session(scenario=scenario, state=state, seed=seed)
+        session.add_customer(turn, state)
+        return Run(session)
+
+    def reply(self, run: Run, text: str, delay_s: float | None = None) -> TurnResult:
+        session = run.session
+        text = (text or "").replace("\x00", "").strip()
+        if session.ended:
+            raise ReplyError(f"this session has ended ({session.outcome}); start a new one")
+        if not text:
+            raise ReplyError("the reply is empty; write something to the customer")
+        if len(text) > MAX_REPLY_CHARS:
+            raise ReplyError(f"the reply is {len(text)} characters; the limit is {MAX_REPLY_CHARS}")
+        response_s = session.response_seconds(delay_s)
+        session.add_agent(text, response_s)
+        score = self.scorer(text)
+        rules = check(text, session.scenario, response_s)
+        seed = session.seed + 7919 * session.agent_turns
+        turn, state = self.customer.next_turn(session.scenario, session.state, text, score.probabilities, seed=seed)
+        session.add_customer(turn, state)
+        result = TurnResult(score, rules, response_s, turn)
+        run.results.append(result)
+        return result

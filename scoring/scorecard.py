@@ -1,0 +1,84 @@
+"""The scorecard: how a session went, per criterion and as contact-centre KPIs.
+
+KPIs (from the domain seed): first response time against the channel standard, resolution and turns
+to resolve, simulated CSAT (1-5, from the customer's final mood and the outcome), first contact
+resolution (resolved in this contact, without escalation).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from scoring.practice import Run
+from simulator.channels import format_duration
+from simulator.scenario import CRITERIA
+
+
+@dataclass(frozen=True)
+class CriterionSummary:
+    criterion: str
+    mean_probability: float
+    met: int
+    replies: int
+    weight: float
+
+
+@dataclass(frozen=True)
+class Scorecard:
+    scenario_id: str
+    scenario_version: int
+    outcome: str | None
+    criteria: dict[str, CriterionSummary]
+    overall: float
+    first_response_s: float | None
+    response_standard_s: int
+    turns: int
+    turns_to_resolve: int | None
+    csat: int
+    first_contact_resolution: bool
+    rule_breaks: int
+    final_mood: str
+
+    @property
+    def first_response_met(self) -> bool | None:
+        return None if self.first_response_s is None else self.first_response_s <= self.response_standard_s
+
+    def kpi_rows(self) -> list[tuple[str, str]]:
+        frt = ("-" if self.first_response_s is None else
+               f"{format_duration(self.first_response_s)} (standard {format_duration(self.response_standard_s)}: "
+               f"{'met' if self.first_response_met else 'missed'})")
+        return [
+            ("Outcome", self.outcome or "in progress"),
+            ("First response time", frt),
+            ("Resolution", "resolved" if self.outcome == "resolved" else "not resolved"),
+            ("Turns to resolve", "-" if self.turns_to_resolve is None else str(self.turns_to_resolve)),
+            ("Simulated CSAT", f"{self.csat} / 5"),
+            ("First contact resolution", "yes" if self.first_contact_resolution else "no"),
+            ("Channel-rule breaks", str(self.rule_breaks)),
+            ("Customer's final mood", self.final_mood),
+        ]
+
+
+def build(run: Run) -> Scorecard:
+    session, results = run.session, run.results
+    scenario = session.scenario
+    criteria = {}
+    for c in CRITERIA:
+        probs = [r.score.criteria[c].probability for r in results]
+        met = sum(r.score.criteria[c].verdict for r in results)
+        criteria[c] = CriterionSummary(c, sum(probs) / len(probs) if probs else 0.0, met, len(results),
+                                       scenario.weight(c))
+    total_w = sum(s.weight for s in criteria.values()) or 1.0
+    overall = sum(s.mean_probability * s.weight for s in criteria.values()) / total_w
+    outcome = session.outcome
+    resolved = outcome == "resolved"
+    frustration = session.state.frustration
+    csat = round(1 + 4 * (1 - frustration))
+    csat = max(1, min(5, csat + (1 if resolved else -1 if outcome in ("escalated", "abandoned") else 0)))
+    return Scorecard(
+        scenario_id=scenario.id, scenario_version=scenario.version, outcome=outcome, criteria=criteria,
+        overall=overall, first_response_s=results[0].response_s if results else None,
+        response_standard_s=scenario.response_standard_s, turns=len(results),
+        turns_to_resolve=len(results) if resolved else None, csat=csat,
+        first_contact_resolution=resolved, rule_breaks=sum(not v.passed for r in results for v in r.rules),
+        final_mood=session.state.mood)

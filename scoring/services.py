@@ -1,0 +1,119 @@
+"""Services: the one object that wires settings to the scenario library, models, scorer and practice runs.
+
+Built once per process by `dojo serve` / the CLI, passed to `app.build_app(services)`. Models load
+lazily on first use, once, and are shared by every session; nothing loads at import time. Tests build
+Services with the scripted backend and the hashing embedder, which need no model files.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+from scoring import classifier
+from scoring.classifier import ScorerModel
+from scoring.embeddings import HashingEmbedder, MiniLMEmbedder
+from scoring.practice import Practice, Run
+from scoring.rubric import Rubric, load_labeled
+from scoring.scorer import Scorer
+from simulator.backends import Backend, ScriptedBackend, TransformersBackend
+from simulator.customer import Customer, CustomerConfig, Embedder
+from simulator.model_files import verify_customer
+from simulator.scenario import ScenarioLibrary
+from simulator.settings import Settings
+
+
+class UnknownRunError(KeyError):
+    """A practice run id that this process does not hold (expired, or another server's)."""
+
+
+@dataclass
+class Services:
+    settings: Settings
+    embedder_kind: str = "minilm"  # "minilm" | "hashing"
+    _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
+    _runs: dict[str, Run] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def from_settings(cls, settings: Settings | None = None, **kw) -> Services:
+        return cls(settings or Settings.from_env(), **kw)
+
+    # --- lazily built parts ----------------------------------------------------------------------
+
+    @cached_property
+    def library(self) -> ScenarioLibrary:
+        return ScenarioLibrary.load(self.settings.scenarios_dir)
+
+    @cached_property
+    def rubric(self) -> Rubric:
+        return Rubric.load(self.settings.rubrics_dir)
+
+    @cached_property
+    def embedder(self) -> Embedder:
+        with self._lock:
+            return HashingEmbedder() if self.embedder_kind == "hashing" else MiniLMEmbedder()
+
+    @cached_property
+    def backend(self) -> Backend:
+        with self._lock:
+            kind = self.settings.customer_backend
+            if kind == "scripted":
+                return ScriptedBackend()
+            if kind == "transformers":
+                model_dir = (Path(self.settings.customer_model) if self.settings.customer_model
+                             else verify_customer(self.settings))
+                return TransformersBackend(model_dir, threads=self.settings.threads)
+            raise ValueError(f"DOJO_CUSTOMER_BACKEND={kind!r}: use transformers or scripted")
+
+    @cached_property
+    def scorer(self) -> Scorer:
+        with self._lock:
+            model = ScorerModel.load_active(self.scorers_dir)
+            return Scorer(model, self.embedder, self.rubric)
+
+    @property
+    def scorers_dir(self) -> Path:
+        suffix = "" if self.embedder_kind == "minilm" else f"-{self.embedder_kind}"
+        return Path(str(self.settings.scorers_dir) + suffix)
+
+    @cached_property
+    def customer(self) -> Customer:
+        s = self.settings
+        return Customer(self.backend, self.embedder,
+                        CustomerConfig(candidates=s.candidates, max_new_tokens=s.max_new_tokens,
+                                       min_similarity=s.min_similarity))
+
+    @cached_property
+    def practice(self) -> Practice:
+        return Practice(self.customer, self.scorer)
+
+    # --- training --------------------------------------------------------------------------------
+
+    def train(self, activate: bool = True) -> ScorerModel:
+        rows = load_labeled(self.settings.rubrics_dir)
+        model = classifier.fit(rows, self.embedder.embed, self.rubric, getattr(self.embedder, "name", "?"))
+        model.save(self.scorers_dir, activate=activate)
+        self.__dict__.pop("scorer", None)
+        self.__dict__.pop("practice", None)
+        return model
+
+    def has_scorer(self) -> bool:
+        return (self.scorers_dir / "ACTIVE").is_file()
+
+    # --- practice runs held by this process ------------------------------------------------------
+
+    def start_run(self, scenario_id: str, seed: int | None = None) -> Run:
+        scenario = self.library.get(scenario_id)
+        run = self.practice.start(scenario, seed=self.settings.seed if seed is None else seed)
+        with self._lock:
+            self._runs[run.session.id] = run
+        return run
+
+    def run(self, run_id: str) -> Run:
+        with self._lock:
+            try:
+                return self._runs[run_id]
+            except KeyError:
+                raise UnknownRunError(f"no practice session {run_id!r} on this server; start a new one") from None
