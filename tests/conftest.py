@@ -1,0 +1,53 @@
+"""Shared fixtures. Unit tests use the product's no-model parts (scripted backend, hashing embedder);
+tests marked `real_models` load the embedded models from DOJO_HOME (provisioned by `make test`)."""
+
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+from scoring.services import Services
+from simulator.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+@pytest.fixture(scope="session")
+def fast_home(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("dojo-home")
+
+
+@pytest.fixture(scope="session")
+def fast_services(fast_home) -> Services:
+    """Scripted customer + hashing embedder + a scorer trained on the real labeled data."""
+    settings = Settings(home=fast_home, customer_backend="scripted", seed=7)
+    services = Services(settings, embedder_kind="hashing")
+    services.train()
+    return services
+
+
+@pytest.fixture(scope="session")
+def real_services() -> Services:
+    """The embedded models, as `dojo serve` runs them (models from the user's DOJO_HOME)."""
+    services = Services.from_settings(Settings.from_env())
+    if not services.has_scorer():
+        services.train()
+    return services
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def scenario_text() -> str:
+    return (ROOT / "scenarios" / "late-parcel-chat.yaml").read_text(encoding="utf-8")

@@ -1,0 +1,48 @@
+"""A trainee in a real browser: opens the app, sees the customer's opening, replies, sees four verdicts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import app
+from tests.conftest import free_port
+
+pytestmark = [pytest.mark.browser, pytest.mark.real_models]
+SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "screenshot-practice.png"
+
+
+@pytest.fixture(scope="module")
+def url(real_services):
+    port = free_port()
+    demo = app.main(real_services, host="127.0.0.1", port=port, block=False)
+    yield f"http://127.0.0.1:{port}/"
+    demo.close()
+
+
+def test_first_practice_turn_in_the_browser(browser, url):
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(url)
+    page.locator("#dojo-scenario input").click()
+    page.get_by_role("option", name="Live chat · level 1 · Live chat: the parcel that never came").click()
+    page.locator("#dojo-start").click()
+    record = page.locator("#dojo-record")
+    record.get_by_text("Priya Raman").wait_for(timeout=60_000)
+    bubbles = page.locator("#dojo-conversation .message")
+    bubbles.first.wait_for(timeout=60_000)
+    assert bubbles.first.inner_text().strip()
+
+    page.locator("#dojo-reply textarea").fill(
+        "I'm so sorry your parcel is late, that's on us. I've reshipped it by express at no charge; it "
+        "arrives tomorrow before noon. I'll message you here as soon as it's out for delivery.")
+    page.locator("#dojo-send").click()
+    feedback = page.locator("#dojo-feedback")
+    feedback.get_by_text("Follow-up").wait_for(timeout=90_000)
+    text = feedback.inner_text()
+    for title in ("Empathy", "Ownership", "Solution", "Follow-up"):
+        assert title in text
+    assert bubbles.count() >= 3
+    SCREENSHOT.parent.mkdir(exist_ok=True)
+    page.screenshot(path=str(SCREENSHOT), full_page=True)
+    page.close()

@@ -1,0 +1,39 @@
+"""The app's HTTP API, driven with gradio_client exactly as a script would."""
+
+from __future__ import annotations
+
+import pytest
+from gradio_client import Client
+
+import app
+from tests.conftest import free_port
+
+
+@pytest.fixture(scope="module")
+def client(fast_services):
+    port = free_port()
+    demo = app.main(fast_services, host="127.0.0.1", port=port, block=False)
+    yield Client(f"http://127.0.0.1:{port}/", verbose=False)
+    demo.close()
+
+
+def test_start_then_reply_returns_conversation_and_verdicts(client):
+    run_id, record, conversation, _feedback, _card, _reply = client.predict("late-parcel-chat", api_name="/start")
+    assert run_id and "Priya Raman" in record and "ORD-48213" in record
+    assert conversation[0]["role"] == "user" and "parcel" in str(conversation[0]["content"]).lower()
+    conversation, feedback, _card, reply = client.predict(
+        run_id, "So sorry about this! Could you give me your order number?", api_name="/reply")
+    for title in ("Empathy", "Ownership", "Solution", "Follow-up"):
+        assert title in feedback
+    assert len(conversation) == 3 and reply == ""
+
+
+def test_unknown_session_is_a_clear_error(client):
+    with pytest.raises(Exception, match="no practice session"):
+        client.predict("nope", "hello", api_name="/reply")
+
+
+def test_empty_reply_is_refused(client):
+    run_id, *_ = client.predict("late-parcel-chat", api_name="/start")
+    with pytest.raises(Exception, match="the reply is empty"):
+        client.predict(run_id, "   ", api_name="/reply")

@@ -1,0 +1,37 @@
+"""The embedded models, loaded by the real code path (no hub, no network): one whole practice turn."""
+
+from __future__ import annotations
+
+import pytest
+
+from scoring.embeddings import MiniLMEmbedder, cosine
+from simulator import model_files
+from simulator.backends import TransformersBackend
+
+pytestmark = pytest.mark.real_models
+
+
+def test_both_models_are_present_and_verified(real_services):
+    rows = model_files.status(real_services.settings)
+    assert [r.verified for r in rows] == [True, True], [r.problem for r in rows]
+
+
+def test_minilm_embeds_paraphrases_closer_than_unrelated_text():
+    embedder = MiniLMEmbedder()
+    a, b, c = embedder.embed(["My parcel has not arrived yet.", "The package still hasn't been delivered.",
+                              "What is the capital of France?"])
+    assert abs(float(a @ a) - 1.0) < 1e-4
+    assert cosine(a, b) > 0.6 > cosine(a, c)
+
+
+def test_one_practice_turn_on_the_real_models(real_services):
+    assert isinstance(real_services.backend, TransformersBackend)
+    run = real_services.start_run("late-parcel-chat", seed=11)
+    opening = run.session.messages[0]
+    assert opening.role == "customer" and opening.text.strip() and opening.guard
+    result = real_services.practice.reply(
+        run, "I'm so sorry your parcel is late, that's our fault. I've reshipped it by express at no charge, so it "
+             "arrives tomorrow before noon. I'll message you here once it's out for delivery.")
+    assert result.score.criteria["solution"].verdict
+    assert result.customer.text.strip()
+    assert real_services.backend.load_seconds is not None
