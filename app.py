@@ -105,8 +105,9 @@ def build_app(services: Services) -> gr.Blocks:
         # exactly as the browser does. Ownership of sessions is checked on the server (see services).
         run_id = gr.Textbox(visible=False, elem_id="dojo-run-id", label="session")
         with gr.Row():
-            scenario_dd = gr.Dropdown(choices=scenario_choices(services), label="Scenario", scale=4,
-                                      elem_id="dojo-scenario")
+            choices = scenario_choices(services)
+            scenario_dd = gr.Dropdown(choices=choices, value=choices[0][1] if choices else None, label="Scenario",
+                                      scale=4, elem_id="dojo-scenario")
             start_btn = gr.Button("Start", variant="primary", scale=1, elem_id="dojo-start")
         with gr.Row():
             with gr.Column(scale=1):
@@ -140,8 +141,10 @@ def build_app(services: Services) -> gr.Blocks:
             return {conversation: render_conversation(run), feedback: render_feedback(result),
                     card: render_scorecard(run) if run.session.ended else "", reply: ""}
 
-        start_btn.click(start, inputs=[scenario_dd], outputs=[run_id, record, conversation, feedback, card, reply],
-                        api_name="start")
+        start_outputs = [run_id, record, conversation, feedback, card, reply]
+        start_btn.click(start, inputs=[scenario_dd], outputs=start_outputs, api_name="start")
+        # A visitor lands in a conversation: the first scenario starts when the page opens.
+        demo.load(start, inputs=[scenario_dd], outputs=start_outputs, api_name=False)
         send_btn.click(send, inputs=[run_id, reply], outputs=[conversation, feedback, card, reply], api_name="reply")
         reply.submit(send, inputs=[run_id, reply], outputs=[conversation, feedback, card, reply],
                      api_name=False)

@@ -86,12 +86,12 @@ class Scorer:
         best = int(np.argmax(sp)) if len(sp) else 0
         evidence = ss[best] if ss else ""
         if verdict:
-            reason = f"Met: \"{_short(evidence)}\" {_met_phrase(c)}."
+            reason = f"Met: \"{_short(evidence)}\" {_PHRASES[c][0]}."
         elif len(sp) and sp[best] >= NEAR_MISS:
-            reason = f"Not met: the closest sentence, \"{_short(evidence)}\", does not quite {_verb(c)}."
+            reason = f"Not met: the closest sentence, \"{_short(evidence)}\", does not quite {_PHRASES[c][1]}."
         else:
             evidence = ""
-            reason = f"Not met: no sentence {_verbs(c)}."
+            reason = f"Not met: no sentence tries to {_PHRASES[c][1]}."
         return CriterionScore(c, p, verdict, evidence, reason, None if verdict else crit.tip)
 
 
@@ -100,24 +100,10 @@ def _short(text: str, limit: int = 140) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+# criterion -> (what a met sentence does, what a missed one failed to do)
 _PHRASES = {
     "empathy": ("acknowledges how the customer feels", "acknowledge the customer's feelings or the impact"),
     "ownership": ("owns the problem for the company", "own the problem or commit you to act"),
     "solution": ("gives a concrete fix or answer", "give a concrete fix, answer or next step"),
     "follow_up": ("keeps the conversation going", "keep the loop open (an update, a question, a private channel)"),
 }
-
-
-def _met_phrase(c: str) -> str:
-    return _PHRASES[c][0]
-
-
-def _verb(c: str) -> str:
-    return _PHRASES[c][1]
-
-
-def _verbs(c: str) -> str:
-    return {"empathy": "acknowledges the customer's feelings or the impact",
-            "ownership": "owns the problem or commits you to act",
-            "solution": "gives a concrete fix, answer or next step",
-            "follow_up": "keeps the loop open"}[c]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import wraps
 from pathlib import Path
 
 from scoring import classifier
@@ -22,7 +22,23 @@ from simulator.backends import Backend, ScriptedBackend, TransformersBackend
 from simulator.customer import Customer, CustomerConfig, Embedder
 from simulator.model_files import verify_customer
 from simulator.scenario import ScenarioLibrary
-from simulator.settings import Settings
+from simulator.settings import SettingError, Settings
+
+
+def shared_once(method):
+    """A lazily built part, built at most once per Services even when two requests race for it
+    (two threads must never load the same model twice)."""
+    name = method.__name__
+
+    @wraps(method)
+    def getter(self):
+        if name not in self.__dict__:
+            with self._lock:
+                if name not in self.__dict__:
+                    self.__dict__[name] = method(self)
+        return self.__dict__[name]
+
+    return property(getter)
 
 
 class UnknownRunError(KeyError):
@@ -42,50 +58,46 @@ class Services:
 
     # --- lazily built parts ----------------------------------------------------------------------
 
-    @cached_property
+    @shared_once
     def library(self) -> ScenarioLibrary:
         return ScenarioLibrary.load(self.settings.scenarios_dir)
 
-    @cached_property
+    @shared_once
     def rubric(self) -> Rubric:
         return Rubric.load(self.settings.rubrics_dir)
 
-    @cached_property
+    @shared_once
     def embedder(self) -> Embedder:
-        with self._lock:
-            return HashingEmbedder() if self.embedder_kind == "hashing" else MiniLMEmbedder()
+        return HashingEmbedder() if self.embedder_kind == "hashing" else MiniLMEmbedder()
 
-    @cached_property
+    @shared_once
     def backend(self) -> Backend:
-        with self._lock:
-            kind = self.settings.customer_backend
-            if kind == "scripted":
-                return ScriptedBackend()
-            if kind == "transformers":
-                model_dir = (Path(self.settings.customer_model) if self.settings.customer_model
-                             else verify_customer(self.settings))
-                return TransformersBackend(model_dir, threads=self.settings.threads)
-            raise ValueError(f"DOJO_CUSTOMER_BACKEND={kind!r}: use transformers or scripted")
+        kind = self.settings.customer_backend
+        if kind == "scripted":
+            return ScriptedBackend()
+        if kind == "transformers":
+            model_dir = (Path(self.settings.customer_model) if self.settings.customer_model
+                         else verify_customer(self.settings))
+            return TransformersBackend(model_dir, threads=self.settings.threads)
+        raise SettingError(f"DOJO_CUSTOMER_BACKEND={kind!r}: use transformers or scripted")
 
-    @cached_property
+    @shared_once
     def scorer(self) -> Scorer:
-        with self._lock:
-            model = ScorerModel.load_active(self.scorers_dir)
-            return Scorer(model, self.embedder, self.rubric)
+        return Scorer(ScorerModel.load_active(self.scorers_dir), self.embedder, self.rubric)
 
     @property
     def scorers_dir(self) -> Path:
         suffix = "" if self.embedder_kind == "minilm" else f"-{self.embedder_kind}"
         return Path(str(self.settings.scorers_dir) + suffix)
 
-    @cached_property
+    @shared_once
     def customer(self) -> Customer:
         s = self.settings
         return Customer(self.backend, self.embedder,
                         CustomerConfig(candidates=s.candidates, max_new_tokens=s.max_new_tokens,
                                        min_similarity=s.min_similarity))
 
-    @cached_property
+    @shared_once
     def practice(self) -> Practice:
         return Practice(self.customer, self.scorer)
 

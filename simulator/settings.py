@@ -23,7 +23,7 @@ class Settings:
     """Run-time configuration. Field metadata `env` names the environment variable that overrides it."""
 
     home: Path = field(default_factory=_default_home, metadata={
-        "env": "DOJO_HOME", "doc": "Data directory: model cache, trained scorers, the SQLite database."})
+        "env": "DOJO_HOME", "doc": "Data directory: converted customer model, downloads, trained scorers."})
     host: str = field(default="127.0.0.1", metadata={
         "env": "DOJO_HOST", "doc": "Address `dojo serve` binds to."})
     port: int = field(default=7860, metadata={"env": "DOJO_PORT", "doc": "Port `dojo serve` listens on."})
