@@ -197,9 +197,10 @@ def status(settings: Settings) -> list[ModelStatus]:
     for name, locate in (("customer: SmolLM2-135M-Instruct (bf16)", lambda: verify_customer(settings)),
                          ("embeddings: all-MiniLM-L6-v2", verify_embedder)):
         try:
-            directory = locate()
-            weights = directory / "model.safetensors"
-            out.append(ModelStatus(name, weights, True, weights.stat().st_size, sha256_of(weights), True, None))
+            weights = locate() / "model.safetensors"
+            # verified just now by locate(): the recorded digest is the file's digest, no second hash
+            digest = EMBEDDER_SHA256 if name.startswith("embeddings") else _manifest_digest(weights.parent)
+            out.append(ModelStatus(name, weights, True, weights.stat().st_size, digest, True, None))
         except ModelFileError as exc:
             path = (customer_dir(settings) if name.startswith("customer") else _safe_embedder_dir())
             weights = path / "model.safetensors"
@@ -209,6 +210,10 @@ def status(settings: Settings) -> list[ModelStatus]:
     return out
 
 
+def _manifest_digest(directory: Path) -> str:
+    return json.loads((directory / MANIFEST).read_text())["files"]["model.safetensors"]
+
+
 def _safe_embedder_dir() -> Path:
     try:
         return embedder_dir()
@@ -216,10 +221,12 @@ def _safe_embedder_dir() -> Path:
         return Path(EMBEDDER_PACKAGE)
 
 
-def _check_file(path: Path, expected: str, what: str, fix: str) -> None:
+def _check_file(path: Path, expected: str, what: str, fix: str) -> str:
+    """Raise ModelFileError unless `path` exists with sha256 `expected`; return that digest."""
     if not path.is_file():
         raise ModelFileError(f"{what} file {path} is missing: {fix}")
     got = sha256_of(path)
     if got != expected:
         raise ModelFileError(f"{what} file {path} is damaged (sha256 {got[:12]}…, expected "
                              f"{expected[:12]}…): {fix}")
+    return got
