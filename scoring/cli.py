@@ -120,33 +120,14 @@ def _train(args, settings: Settings) -> int:
 
 
 def _validate(args, settings: Settings) -> int:
-    from simulator.scenario import ScenarioError, load_scenario
+    from simulator.scenario import load_many, scenario_files
 
-    files: list[Path] = []
-    bad = 0
-    for path in args.paths:
-        if path.is_dir():
-            files.extend(sorted(path.glob("*.yaml")) + sorted(path.glob("*.yml")))
-        elif path.exists():
-            files.append(path)
-        else:
-            print(f"{path}: no such file or folder", file=sys.stderr)
-            bad += 1
-    seen: dict[str, Path] = {}
-    for path in files:
-        try:
-            scenario = load_scenario(path)
-        except ScenarioError as exc:
-            for problem in exc.problems:
-                print(problem)
-            bad += 1
-            continue
-        if scenario.id in seen:
-            print(f"{path}:1: id: duplicate scenario id {scenario.id!r} (also in {seen[scenario.id]})")
-            bad += 1
-        seen.setdefault(scenario.id, path)
-    print(f"{len(files) - bad if bad <= len(files) else 0} of {len(files)} scenario files valid", file=sys.stderr)
-    return EXIT_INVALID if bad else 0
+    files, problems = scenario_files(args.paths)
+    scenarios, more = load_many(files)
+    for problem in problems + more:
+        print(problem)
+    print(f"{len(scenarios)} of {len(files)} scenario files valid", file=sys.stderr)
+    return EXIT_INVALID if problems or more else 0
 
 
 if __name__ == "__main__":

@@ -25,8 +25,24 @@ from simulator.reply_acts import ReplyActs, analyse
 from simulator.scenario import Beat, Scenario
 
 MOOD_START = {"calm": 0.1, "annoyed": 0.35, "frustrated": 0.6, "angry": 0.8}
-# Difficulty: how fast frustration rises, and how many unhelpful replies are tolerated at most.
-DIFFICULTY_GAIN = {1: 0.7, 2: 1.0, 3: 1.4}
+
+
+@dataclass(frozen=True)
+class Difficulty:
+    """What a scenario's difficulty level does to the customer."""
+
+    gain: float  # how fast frustration moves with each reply
+    patience_drop: int  # unhelpful replies fewer than the persona's patience before they give up
+    volunteers: bool  # offers a hidden fact unasked when they have nothing new to say
+    escalate_at: float  # frustration at which they escalate or leave whatever the reply
+    extra_frustration: float  # added to the persona's starting mood
+
+
+DIFFICULTY = {
+    1: Difficulty(gain=0.7, patience_drop=0, volunteers=True, escalate_at=0.97, extra_frustration=0.0),
+    2: Difficulty(gain=1.0, patience_drop=1, volunteers=False, escalate_at=0.92, extra_frustration=0.0),
+    3: Difficulty(gain=1.4, patience_drop=2, volunteers=False, escalate_at=0.85, extra_frustration=0.1),
+}
 
 AGENT_PHRASES = re.compile(
     r"how (can|may) i (help|assist)|thank(s| you) for (contacting|reaching out|your patience)|"
@@ -94,7 +110,8 @@ class Customer:
     # --- the two moves ----------------------------------------------------------------------------
 
     def opening(self, scenario: Scenario, seed: int = 0) -> tuple[CustomerTurn, CustomerState]:
-        state = CustomerState(frustration=MOOD_START[scenario.persona.mood])
+        level = DIFFICULTY[scenario.difficulty]
+        state = CustomerState(frustration=min(1.0, MOOD_START[scenario.persona.mood] + level.extra_frustration))
         turn = self._phrase(scenario, state, "opening", scenario.opening, seed, first=True)
         return turn, replace(state, said=(turn.text,), played=("opening",))
 
@@ -129,7 +146,7 @@ class Customer:
                acts: ReplyActs) -> CustomerState:
         care = (scores.get("empathy", 0.5) + scores.get("ownership", 0.5)) / 2
         helps = max(scores.get("solution", 0.5), 0.6 if acts.asked_for else 0.0)
-        gain = DIFFICULTY_GAIN[scenario.difficulty]
+        gain = DIFFICULTY[scenario.difficulty].gain
         delta = gain * (0.25 * (0.5 - care) + 0.35 * (0.5 - helps))
         if acts.personal_data_in_public or acts.reasked_bot_data:
             delta += 0.2 * gain
@@ -139,8 +156,9 @@ class Customer:
 
     def _choose(self, scenario: Scenario, state: CustomerState, scores: Mapping[str, float],
                 acts: ReplyActs) -> Beat | None:
-        patience = max(1, scenario.persona.patience - (scenario.difficulty - 1))
-        if state.frustration >= 0.97 or state.strikes > patience:
+        level = DIFFICULTY[scenario.difficulty]
+        patience = max(1, scenario.persona.patience - level.patience_drop)
+        if state.frustration >= level.escalate_at or state.strikes > patience:
             return None
         for beat in scenario.beats:
             if beat.id in state.played:
@@ -149,6 +167,10 @@ class Customer:
                 return beat
         if state.replies >= scenario.max_turns:
             return None
+        if level.volunteers:  # an easy customer offers what they know before they repeat themselves
+            unsaid = [f for f in scenario.facts if f.id not in state.revealed and f.id not in scenario.bot_collected]
+            if unsaid:
+                return Beat(id=f"volunteers:{unsaid[0].id}", says=unsaid[0].says, reveals=(unsaid[0].id,))
         # Nothing new to say: the last unconditioned beat again, phrased anew by the model.
         repeatable = [b for b in scenario.beats if b.when == type(b.when)() and not b.ends]
         return repeatable[-1] if repeatable else None

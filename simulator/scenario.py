@@ -9,7 +9,7 @@ as `file:line: field.path: message`; nothing a trainer writes produces a traceba
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -288,6 +288,8 @@ def _cross_check(data: dict, filename: str, lines: dict[tuple, int], kb_ids: set
         for j, fact in enumerate(beat.get("reveals", [])):
             if fact not in facts:
                 problem(["beats", i, "reveals", j], f"unknown fact {fact!r}; facts: {', '.join(facts) or '(none)'}")
+    if not problems:
+        _reachability(data, problem)
     if not any(b.get("ends") == "resolved" for b in data["beats"]):
         problem(["beats"], "no beat ends the session as resolved (add `ends: resolved` to one)")
     if data["channel"] == "bot_handoff" and not data.get("bot_transcript"):
@@ -295,6 +297,57 @@ def _cross_check(data: dict, filename: str, lines: dict[tuple, int], kb_ids: set
     if data["channel"] == "email" and not data["opening"].get("subject"):
         problem(["opening", "subject"], "an email scenario needs a subject on its opening message")
     return problems
+
+
+def _reachability(data: dict, problem: Callable[[list, str], None]) -> None:
+    """Report beats no conversation can ever reach, and a scenario whose resolving beats are all such.
+
+    A beat is unreachable when its conditions contradict each other or the scenario (a turn past
+    max_turns, personal data in public on a private channel, re-asked bot data with no bot), when its
+    `after` conditions form a cycle, or when it must come after a beat that ends the session or that is
+    itself unreachable.
+    """
+    beats = {b["id"]: b for b in data["beats"]}
+    after = {i: b.get("when", {}).get("after") for i, b in beats.items()}
+    max_turns = data.get("max_turns", 8)
+    reasons: dict[str, str] = {}
+    for beat_id, beat in beats.items():
+        when = beat.get("when", {})
+        below, above = when.get("below", {}), when.get("above", {})
+        if below and all(c in above and above[c] >= level for c, level in below.items()):
+            reasons[beat_id] = "its `below` and `above` levels contradict each other"
+        elif when.get("min_turn", 0) > max_turns:
+            reasons[beat_id] = f"min_turn {when['min_turn']} is past max_turns {max_turns}"
+        elif when.get("personal_data_in_public") and data["channel"] != "social_public":
+            reasons[beat_id] = "personal data in public can only happen on the social_public channel"
+        elif when.get("reasked_bot_data") and not data.get("bot_collected"):
+            reasons[beat_id] = "reasked_bot_data needs bot_collected facts"
+    for beat_id in beats:  # a cycle: following `after` comes back to where it started
+        path, cur = [beat_id], after[beat_id]
+        while cur is not None and cur not in path:
+            path.append(cur)
+            cur = after[cur]
+        if cur == beat_id:
+            reasons.setdefault(beat_id, "its `after` conditions form a cycle: " + " -> ".join([*path, beat_id]))
+    changed = True
+    while changed:  # then along `after` chains, until nothing changes
+        changed = False
+        for beat_id, prev in after.items():
+            if beat_id in reasons or prev is None:
+                continue
+            if beats[prev].get("ends"):
+                reasons[beat_id] = f"it comes after {prev!r}, which ends the session"
+            elif prev in reasons:
+                reasons[beat_id] = f"it comes after {prev!r}, which can never be reached"
+            else:
+                continue
+            changed = True
+    index = {b["id"]: i for i, b in enumerate(data["beats"])}
+    for beat_id, reason in reasons.items():
+        problem(["beats", index[beat_id], "id"], f"beat {beat_id!r} can never be reached: {reason}")
+    resolving = [i for i, b in beats.items() if b.get("ends") == "resolved"]
+    if resolving and all(i in reasons for i in resolving):
+        problem(["beats"], "no reachable beat ends the session as resolved")
 
 
 def _build(data: dict, source: Path | None) -> Scenario:
@@ -319,8 +372,43 @@ def _build(data: dict, source: Path | None) -> Scenario:
 
 
 def _kb_ids(path: Path) -> set[str]:
-    kb = path.parent / "kb"
-    return {p.stem for p in kb.glob("*.md")} if kb.is_dir() else set()
+    """Article ids of the knowledge base next to a scenario file (its folder's or parent's `kb/`)."""
+    for folder in (path.parent, path.parent.parent):
+        if (folder / "kb").is_dir():
+            return {p.stem for p in (folder / "kb").glob("*.md")}
+    return set()
+
+
+def scenario_files(paths: Iterable[Path]) -> tuple[list[Path], list[Problem]]:
+    """The scenario files named by `paths` (files, or folders: their *.yaml and *.yml, not recursive)."""
+    files: list[Path] = []
+    problems: list[Problem] = []
+    for path in map(Path, paths):
+        if path.is_dir():
+            files.extend(sorted([*path.glob("*.yaml"), *path.glob("*.yml")]))
+        elif path.exists():
+            files.append(path)
+        else:
+            problems.append(Problem(str(path), None, "", "no such file or folder"))
+    return files, problems
+
+
+def load_many(files: Iterable[Path]) -> tuple[dict[str, Scenario], list[Problem]]:
+    """Load every file; invalid ones and duplicate ids become problems, never a silent drop."""
+    scenarios: dict[str, Scenario] = {}
+    problems: list[Problem] = []
+    for path in files:
+        try:
+            scenario = load_scenario(path)
+        except ScenarioError as exc:
+            problems.extend(exc.problems)
+            continue
+        if scenario.id in scenarios:
+            first = scenarios[scenario.id].source
+            problems.append(Problem(str(path), 1, "id", f"duplicate scenario id {scenario.id!r} (also in {first})"))
+            continue
+        scenarios[scenario.id] = scenario
+    return scenarios, problems
 
 
 # --- the library ----------------------------------------------------------------------------------
@@ -331,24 +419,17 @@ class ScenarioLibrary:
 
     scenarios: Mapping[str, Scenario]
     problems: tuple[Problem, ...] = ()
+    folder: Path | None = None
 
     @classmethod
     def load(cls, folder: Path) -> ScenarioLibrary:
-        scenarios: dict[str, Scenario] = {}
-        problems: list[Problem] = []
-        kb_ids = _kb_ids(folder / "x.yaml")
-        for path in sorted(folder.glob("*.yaml")):
-            try:
-                scenario = load_scenario(path, kb_ids=kb_ids)
-            except ScenarioError as exc:
-                problems.extend(exc.problems)
-                continue
-            if scenario.id in scenarios:
-                first = scenarios[scenario.id].source
-                problems.append(Problem(str(path), 1, "id", f"duplicate scenario id {scenario.id!r} (also in {first})"))
-                continue
-            scenarios[scenario.id] = scenario
-        return cls(scenarios, tuple(problems))
+        files, problems = scenario_files([folder])
+        scenarios, more = load_many(files)
+        return cls(scenarios, tuple(problems + more), Path(folder))
+
+    @property
+    def kb_dir(self) -> Path | None:
+        return self.folder / "kb" if self.folder else None
 
     def get(self, scenario_id: str) -> Scenario:
         try:
