@@ -153,8 +153,8 @@ def load_scenario(path: Path | str, kb_ids: Iterable[str] | None = None) -> Scen
 def parse_scenario(text: str, filename: str = "<scenario>", kb_ids: Iterable[str] = (),
                    source: Path | None = None) -> Scenario:
     data, lines = _parse_yaml(text, filename)
-    problems = [_schema_problem(err, filename, lines) for err in
-                sorted(schema_validator().iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path])]
+    problems = sorted((_schema_problem(err, filename, lines) for err in schema_validator().iter_errors(data)),
+                      key=lambda p: (p.line or 0, p.field))
     if problems:
         raise ScenarioError(problems)
     problems = _cross_check(data, filename, lines, set(kb_ids))
@@ -186,10 +186,7 @@ def _parse_yaml(text: str, filename: str) -> tuple[Any, dict[tuple, int]]:
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        what = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ScenarioError([Problem(filename, mark.line + 1 if mark else None, "",
-                                     f"YAML syntax error: {what}")]) from None
+        raise ScenarioError([_syntax_problem(exc, filename)]) from None
     if root is None:
         raise ScenarioError([Problem(filename, 1, "", "the file is empty; a scenario is a mapping of "
                                                       "id, title, version, channel, ...")])
@@ -203,6 +200,21 @@ def _parse_yaml(text: str, filename: str) -> tuple[Any, dict[tuple, int]]:
     return data, lines
 
 
+def _syntax_problem(exc: yaml.YAMLError, filename: str) -> Problem:
+    mark = getattr(exc, "problem_mark", None)
+    what = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    if mark is not None:
+        what += f" (column {mark.column + 1})"
+    context, context_mark = getattr(exc, "context", None), getattr(exc, "context_mark", None)
+    if context and context_mark is not None and mark is not None and context_mark.line != mark.line:
+        what += f", {context} that starts on line {context_mark.line + 1}"
+    if "\\t" in what:
+        what += "; indent with spaces, not tabs"
+    elif "found '<scalar>'" in what or "mapping values are not allowed" in what:
+        what += "; check the quotes and indentation on this line and the lines above"
+    return Problem(filename, mark.line + 1 if mark else None, "", f"YAML syntax error: {what}")
+
+
 def _index_lines(node: yaml.Node, path: tuple, lines: dict[tuple, int], budget: list[int],
                  filename: str) -> None:
     budget[0] += 1
@@ -211,7 +223,13 @@ def _index_lines(node: yaml.Node, path: tuple, lines: dict[tuple, int], budget: 
                                      f"more than {MAX_YAML_NODES} YAML nodes (an alias bomb?)")])
     lines.setdefault(path, node.start_mark.line + 1)
     if isinstance(node, yaml.MappingNode):
+        first_line: dict[object, int] = {}
         for key, value in node.value:
+            if key.value in first_line:  # PyYAML would silently keep the last one: a trainer's text lost
+                raise ScenarioError([Problem(filename, key.start_mark.line + 1, _dotted((*path, key.value)),
+                                             f"duplicate key {key.value!r} (first on line "
+                                             f"{first_line[key.value]}); each key may appear once")])
+            first_line[key.value] = key.start_mark.line + 1
             child = (*path, key.value)
             lines.setdefault(child, key.start_mark.line + 1)
             _index_lines(value, child, lines, budget, filename)
@@ -234,6 +252,23 @@ def _dotted(path: Iterable[Any]) -> str:
     return out
 
 
+_YAML_TYPES = {"object": "a mapping (key: value lines)", "array": "a list (- item lines or [a, b])",
+               "string": "text", "integer": "a whole number", "number": "a number", "boolean": "true or false",
+               "null": "nothing"}
+
+
+def _yaml_kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true/false"
+    kinds = {dict: "a mapping", list: "a list", str: "text", int: "a whole number", float: "a decimal number"}
+    return kinds.get(type(value), "empty" if value is None else type(value).__name__)
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def _schema_problem(err, filename: str, lines: dict[tuple, int]) -> Problem:
     path = list(err.absolute_path)
     message = err.message
@@ -246,7 +281,7 @@ def _schema_problem(err, filename: str, lines: dict[tuple, int]) -> Problem:
     elif err.validator == "enum":
         message = f"{err.instance!r} is not one of {', '.join(map(str, err.validator_value))}"
     elif err.validator == "type":
-        message = f"{err.instance!r} is a {type(err.instance).__name__}; expected {err.validator_value}"
+        message = f"{_short(err.instance)} is {_yaml_kind(err.instance)}; expected {_YAML_TYPES[err.validator_value]}"
     elif err.validator == "required":
         message = message.replace("is a required property", "is missing (required)")
     elif err.validator == "pattern":

@@ -41,7 +41,7 @@ def test_validate_reports_problems_one_per_line_and_exits_1(tmp_path):
     bad.write_text((ROOT / "scenarios" / "late-parcel-chat.yaml").read_text().replace("version: 1", "version: one"))
     done = dojo("validate", str(bad))
     assert done.returncode == 1
-    assert done.stdout.strip().splitlines() == [f"{bad}:5: version: 'one' is a str; expected integer"]
+    assert done.stdout.strip().splitlines() == [f"{bad}:5: version: 'one' is text; expected a whole number"]
     assert "Traceback" not in done.stderr
 
 
