@@ -15,7 +15,9 @@ import gradio as gr
 from scoring import scorecard as scorecards
 from scoring.practice import ReplyError, Run, TurnResult
 from scoring.services import Services, UnknownRunError
+from simulator.authoring import AuthoringError, Check, Draft
 from simulator.channels import format_duration
+from simulator.knowledge import Article
 from simulator.scenario import Scenario
 
 CRITERION_TITLES = {"empathy": "Empathy", "ownership": "Ownership", "solution": "Solution", "follow_up": "Follow-up"}
@@ -67,7 +69,8 @@ def render_conversation(run: Run) -> list[dict]:
         if i == 0 and scenario.subject:
             text = f"Subject: {scenario.subject}\n\n{text}"
         stamp = format_duration(m.at) if m.at else "0 s"
-        out.append({"role": "user" if m.role == "customer" else "assistant",
+        # The trainee is the chat's user (right-hand side); the customer is their counterpart (left).
+        out.append({"role": "assistant" if m.role == "customer" else "user",
                     "content": f"{text}\n\n— {stamp}"})
     return out
 
@@ -97,58 +100,206 @@ def render_scorecard(run: Run) -> str:
     return "\n".join(lines)
 
 
+def render_articles(articles: list[Article]) -> str:
+    if not articles:
+        return "No article matches. Try fewer or other words."
+    return "\n\n---\n\n".join(f"**{esc(a.title)}** · cite as `{esc(a.citation)}`\n\n{esc_article(a.text)}"
+                                 for a in articles)
+
+
+def esc_article(text: str) -> str:
+    """Articles are trainer-written Markdown from the repository: keep lists and bold, drop any HTML."""
+    body = "\n".join(text.splitlines()[1:]).strip()
+    return html.escape(body, quote=False)
+
+
+def render_problems(check: Check) -> str:
+    if check.valid:
+        s = check.scenario
+        return (f"**Valid.** {esc(s.title)} · {esc(s.channel_spec.label)} · level {s.difficulty} · "
+                f"{len(s.beats)} beats · {len(s.facts)} facts. Ready to playtest and save.")
+    lines = [f"**{len(check.problems)} problem{'s' if len(check.problems) > 1 else ''}**"]
+    for p in check.problems:
+        where = f"line {p.line}" if p.line else "file"
+        lines.append(f"- {where}: `{esc(p.field or '(file)')}`: {esc(p.message)}")
+    return "\n".join(lines)
+
+
+def reply_to(services: Services, run_id: str, text: str) -> tuple[Run, TurnResult]:
+    """One trainee reply in a practice or playtest run; a refused reply is one message in the page."""
+    try:
+        run = services.run(run_id)
+        return run, services.practice.reply(run, text)
+    except (ReplyError, UnknownRunError) as exc:
+        raise gr.Error(str(exc.args[0])) from None
+
+
 def build_app(services: Services) -> gr.Blocks:
     with gr.Blocks(title="support-dojo", analytics_enabled=False) as demo:
         gr.Markdown("# support-dojo\nPractise a customer conversation. Every reply is scored at once, with "
                     "the reason and a tip.")
-        # The practice session id is a (hidden) component, not gr.State, so API clients see and send it
-        # exactly as the browser does. Ownership of sessions is checked on the server (see services).
-        run_id = gr.Textbox(visible=False, elem_id="dojo-run-id", label="session")
-        with gr.Row():
-            choices = scenario_choices(services)
-            scenario_dd = gr.Dropdown(choices=choices, value=choices[0][1] if choices else None, label="Scenario",
-                                      scale=4, elem_id="dojo-scenario")
-            start_btn = gr.Button("Start", variant="primary", scale=1, elem_id="dojo-start")
-        with gr.Row():
-            with gr.Column(scale=1):
-                record = gr.Markdown("Pick a scenario and press Start.", elem_id="dojo-record")
-            with gr.Column(scale=2):
-                conversation = gr.Chatbot(label="Conversation", height=460, elem_id="dojo-conversation",
-                                          sanitize_html=True, feedback_options=None, buttons=["copy"])
-                reply = gr.Textbox(label="Your reply", lines=3, elem_id="dojo-reply",
-                                   placeholder="Write to the customer…")
-                send_btn = gr.Button("Send", variant="primary", elem_id="dojo-send")
-            with gr.Column(scale=1):
-                feedback = gr.Markdown("", elem_id="dojo-feedback")
-        card = gr.Markdown("", elem_id="dojo-scorecard")
-
-        def start(scenario_id: str):
-            if not scenario_id:
-                raise gr.Error("Pick a scenario first.")
-            try:
-                run = services.start_run(scenario_id)
-            except KeyError as exc:
-                raise gr.Error(str(exc.args[0])) from None
-            return {run_id: run.session.id, record: render_record(run.session.scenario),
-                    conversation: render_conversation(run), feedback: "", card: "", reply: ""}
-
-        def send(current: str, text: str):
-            try:
-                run = services.run(current)
-                result = services.practice.reply(run, text)
-            except (ReplyError, UnknownRunError) as exc:
-                raise gr.Error(str(exc.args[0])) from None
-            return {conversation: render_conversation(run), feedback: render_feedback(result),
-                    card: render_scorecard(run) if run.session.ended else "", reply: ""}
-
-        start_outputs = [run_id, record, conversation, feedback, card, reply]
-        start_btn.click(start, inputs=[scenario_dd], outputs=start_outputs, api_name="start")
-        # A visitor lands in a conversation: the first scenario starts when the page opens.
-        demo.load(start, inputs=[scenario_dd], outputs=start_outputs, api_name=False)
-        send_btn.click(send, inputs=[run_id, reply], outputs=[conversation, feedback, card, reply], api_name="reply")
-        reply.submit(send, inputs=[run_id, reply], outputs=[conversation, feedback, card, reply],
-                     api_name=False)
+        with gr.Tabs():
+            with gr.Tab("Practice", id="practice"):
+                scenario_dd = _practice_tab(demo, services)
+            with gr.Tab("Scenario editor", id="editor", elem_id="dojo-editor-tab"):
+                _editor_tab(services, scenario_dd)
     return demo
+
+
+def _practice_tab(demo: gr.Blocks, services: Services) -> gr.Dropdown:
+    # The practice session id is a (hidden) component, not gr.State, so API clients see and send it
+    # exactly as the browser does. Ownership of sessions is checked on the server (see services).
+    run_id = gr.Textbox(visible=False, elem_id="dojo-run-id", label="session")
+    with gr.Row():
+        choices = scenario_choices(services)
+        scenario_dd = gr.Dropdown(choices=choices, value=choices[0][1] if choices else None, label="Scenario",
+                                  scale=4, elem_id="dojo-scenario")
+        start_btn = gr.Button("Start", variant="primary", scale=1, elem_id="dojo-start")
+    with gr.Row():
+        with gr.Column(scale=1):
+            record = gr.Markdown("Pick a scenario and press Start.", elem_id="dojo-record")
+            with gr.Accordion("Knowledge base", open=False, elem_id="dojo-kb"):
+                kb_query = gr.Textbox(label="Search articles", placeholder="e.g. refund gift card",
+                                      elem_id="dojo-kb-query")
+                kb_results = gr.Markdown("", elem_id="dojo-kb-results")
+        with gr.Column(scale=2):
+            conversation = gr.Chatbot(label="Conversation", height=460, elem_id="dojo-conversation",
+                                      sanitize_html=True, feedback_options=None, buttons=["copy"])
+            reply = gr.Textbox(label="Your reply", lines=3, elem_id="dojo-reply",
+                               placeholder="Write to the customer…")
+            send_btn = gr.Button("Send", variant="primary", elem_id="dojo-send")
+        with gr.Column(scale=1):
+            feedback = gr.Markdown("", elem_id="dojo-feedback")
+    card = gr.Markdown("", elem_id="dojo-scorecard")
+
+    def start(scenario_id: str):
+        if not scenario_id:
+            raise gr.Error("Pick a scenario first.")
+        try:
+            run = services.start_run(scenario_id)
+        except KeyError as exc:
+            raise gr.Error(str(exc.args[0])) from None
+        scenario = run.session.scenario
+        return {run_id: run.session.id, record: render_record(scenario),
+                conversation: render_conversation(run), feedback: "", card: "", reply: "",
+                kb_results: render_articles(services.knowledge.search("", prefer=scenario.kb_articles))}
+
+    def send(current: str, text: str):
+        run, result = reply_to(services, current, text)
+        return {conversation: render_conversation(run), feedback: render_feedback(result),
+                card: render_scorecard(run) if run.session.ended else "", reply: ""}
+
+    def search(current: str, query: str):
+        try:
+            prefer = services.run(current).session.scenario.kb_articles
+        except UnknownRunError:
+            prefer = ()
+        return render_articles(services.knowledge.search(query or "", prefer=prefer))
+
+    start_outputs = [run_id, record, conversation, feedback, card, reply, kb_results]
+    start_btn.click(start, inputs=[scenario_dd], outputs=start_outputs, api_name="start")
+    # A visitor lands in a conversation: the first scenario starts when the page opens, from the
+    # library as it is now (a trainer may have saved a new scenario since the server started).
+    demo.load(start, inputs=[scenario_dd], outputs=start_outputs, api_name=False)
+    demo.load(lambda: gr.Dropdown(choices=scenario_choices(services)), outputs=[scenario_dd], api_name=False)
+    send_btn.click(send, inputs=[run_id, reply], outputs=[conversation, feedback, card, reply], api_name="reply")
+    reply.submit(send, inputs=[run_id, reply], outputs=[conversation, feedback, card, reply], api_name=False)
+    kb_query.submit(search, inputs=[run_id, kb_query], outputs=[kb_results], api_name="kb_search")
+    return scenario_dd
+
+
+def _editor_tab(services: Services, practice_dd: gr.Dropdown) -> None:
+    """Trainers: open a scenario file, edit with live validation, playtest the draft, save with a version bump."""
+    store = services.store
+    with gr.Row():
+        file_dd = gr.Dropdown(choices=[e.name for e in store.entries()], label="Scenario file", scale=3,
+                              elem_id="dojo-edit-file")
+        open_btn = gr.Button("Open", scale=1, elem_id="dojo-edit-open")
+        new_id = gr.Textbox(label="New scenario id", placeholder="e.g. damaged-sofa-email", scale=2,
+                            elem_id="dojo-edit-new-id")
+        new_btn = gr.Button("New from template", scale=1, elem_id="dojo-edit-new")
+    # What was opened (file name and its fingerprint on disk): the save refuses if the file changed since.
+    name_box = gr.Textbox(visible=False, elem_id="dojo-edit-name", label="file")
+    print_box = gr.Textbox(visible=False, elem_id="dojo-edit-fingerprint", label="fingerprint")
+    with gr.Row():
+        with gr.Column(scale=3):
+            editor = gr.Code(language="yaml", lines=28, max_lines=40, label="Scenario YAML",
+                             elem_id="dojo-editor", interactive=True)
+            problems = gr.Markdown("Open a scenario file, or start a new one from the template.",
+                                   elem_id="dojo-edit-problems")
+            with gr.Row():
+                save_btn = gr.Button("Save (raises the version)", variant="primary", elem_id="dojo-edit-save")
+            save_status = gr.Markdown("", elem_id="dojo-edit-status")
+        with gr.Column(scale=2):
+            gr.Markdown("### Playtest\nPlays the text in the editor, saved or not, against the real customer.")
+            playtest_btn = gr.Button("Playtest this draft", elem_id="dojo-playtest")
+            pt_run = gr.Textbox(visible=False, elem_id="dojo-pt-run-id", label="playtest session")
+            pt_conversation = gr.Chatbot(label="Playtest", height=360, elem_id="dojo-pt-conversation",
+                                         sanitize_html=True, feedback_options=None)
+            pt_reply = gr.Textbox(label="Reply as the trainee", lines=2, elem_id="dojo-pt-reply")
+            pt_send = gr.Button("Send", elem_id="dojo-pt-send")
+            pt_feedback = gr.Markdown("", elem_id="dojo-pt-feedback")
+
+    def opened(draft: Draft):
+        return {name_box: draft.name, print_box: draft.fingerprint, editor: draft.text,
+                problems: render_problems(store.check(draft.name, draft.text)),
+                save_status: f"Opened {esc(draft.name)}." if draft.fingerprint else
+                f"New file {esc(draft.name)} (not saved yet)."}
+
+    def open_file(name: str):
+        try:
+            return opened(store.open(name))
+        except AuthoringError as exc:
+            raise gr.Error(str(exc)) from None
+
+    def new_file(scenario_id: str):
+        try:
+            return opened(store.new((scenario_id or "").strip()))
+        except AuthoringError as exc:
+            raise gr.Error(str(exc)) from None
+
+    def check(name: str, text: str):
+        return render_problems(store.check(name or "draft.yaml", text or ""))
+
+    def save(name: str, fp: str, text: str):
+        try:
+            saved = store.save(Draft(name, text or "", fp or ""))
+        except AuthoringError as exc:
+            raise gr.Error(str(exc)) from None
+        services.reload_library()
+        before = f"version {saved.previous_version} → " if saved.previous_version is not None else ""
+        return {print_box: saved.draft.fingerprint, editor: saved.draft.text,
+                problems: render_problems(store.check(name, saved.draft.text)),
+                save_status: f"Saved {esc(name)}: {before}version {saved.version}.",
+                file_dd: gr.Dropdown(choices=[e.name for e in store.entries()], value=name),
+                practice_dd: gr.Dropdown(choices=scenario_choices(services))}
+
+    def playtest(name: str, text: str):
+        result = store.check(name or "draft.yaml", text or "")
+        if not result.valid:
+            raise gr.Error(f"Fix the problems first: {result.problems[0]}")
+        run = services.start_scenario(result.scenario)
+        return {pt_run: run.session.id, pt_conversation: render_conversation(run), pt_feedback: "", pt_reply: ""}
+
+    def playtest_reply(current: str, text: str):
+        run, result = reply_to(services, current, text)
+        return {pt_conversation: render_conversation(run), pt_reply: "",
+                pt_feedback: render_feedback(result) + (
+                    f"\n\n**Session ended: {esc(run.session.outcome)}**" if run.session.ended else "")}
+
+    opened_outputs = [name_box, print_box, editor, problems, save_status]
+    open_btn.click(open_file, inputs=[file_dd], outputs=opened_outputs, api_name="open_scenario")
+    new_btn.click(new_file, inputs=[new_id], outputs=opened_outputs, api_name="new_scenario")
+    editor.input(check, inputs=[name_box, editor], outputs=[problems], api_name="check_scenario",
+                 trigger_mode="always_last", show_progress="hidden")
+    save_btn.click(save, inputs=[name_box, print_box, editor],
+                   outputs=[print_box, editor, problems, save_status, file_dd, practice_dd], api_name="save_scenario")
+    playtest_btn.click(playtest, inputs=[name_box, editor], outputs=[pt_run, pt_conversation, pt_feedback, pt_reply],
+                       api_name="playtest")
+    pt_send.click(playtest_reply, inputs=[pt_run, pt_reply], outputs=[pt_conversation, pt_reply, pt_feedback],
+                  api_name="playtest_reply")
+    pt_reply.submit(playtest_reply, inputs=[pt_run, pt_reply], outputs=[pt_conversation, pt_reply, pt_feedback],
+                    api_name=False)
 
 
 def main(services: Services | None = None, host: str = "127.0.0.1", port: int = 7860,

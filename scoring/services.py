@@ -8,7 +8,7 @@ Services with the scripted backend and the hashing embedder, which need no model
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import wraps
 from pathlib import Path
 
@@ -18,10 +18,12 @@ from scoring.embeddings import HashingEmbedder, MiniLMEmbedder
 from scoring.practice import Practice, Run
 from scoring.rubric import Rubric, load_labeled
 from scoring.scorer import Scorer
+from simulator.authoring import ScenarioStore
 from simulator.backends import Backend, ScriptedBackend, TransformersBackend
 from simulator.customer import Customer, CustomerConfig, Embedder
+from simulator.knowledge import KnowledgeBase
 from simulator.model_files import verify_customer
-from simulator.scenario import ScenarioLibrary
+from simulator.scenario import Scenario, ScenarioLibrary
 from simulator.settings import SettingError, Settings
 
 
@@ -56,11 +58,35 @@ class Services:
     def from_settings(cls, settings: Settings | None = None, **kw) -> Services:
         return cls(settings or Settings.from_env(), **kw)
 
+    def with_scenarios(self, folder: Path) -> Services:
+        """The same models over another scenario folder (a scratch copy for tests or a trainer's sandbox).
+        Parts already built are shared, not loaded again; none of them depends on the folder."""
+        other = Services(replace(self.settings, scenarios_dir=Path(folder)), self.embedder_kind)
+        for part in ("embedder", "backend", "rubric", "scorer", "customer", "practice"):
+            if part in self.__dict__:
+                other.__dict__[part] = self.__dict__[part]
+        return other
+
     # --- lazily built parts ----------------------------------------------------------------------
 
     @shared_once
     def library(self) -> ScenarioLibrary:
         return ScenarioLibrary.load(self.settings.scenarios_dir)
+
+    @shared_once
+    def store(self) -> ScenarioStore:
+        return ScenarioStore(self.settings.scenarios_dir)
+
+    def reload_library(self) -> ScenarioLibrary:
+        """After a trainer saves: new runs use the new files; running sessions keep the scenario they began."""
+        library = ScenarioLibrary.load(self.settings.scenarios_dir)
+        with self._lock:
+            self.__dict__["library"] = library
+        return library
+
+    @shared_once
+    def knowledge(self) -> KnowledgeBase:
+        return KnowledgeBase.load(self.settings.scenarios_dir / "kb")
 
     @shared_once
     def rubric(self) -> Rubric:
@@ -117,7 +143,10 @@ class Services:
     # --- practice runs held by this process ------------------------------------------------------
 
     def start_run(self, scenario_id: str, seed: int | None = None) -> Run:
-        scenario = self.library.get(scenario_id)
+        return self.start_scenario(self.library.get(scenario_id), seed)
+
+    def start_scenario(self, scenario: Scenario, seed: int | None = None) -> Run:
+        """A run of any scenario, e.g. a trainer's unsaved draft in a playtest."""
         run = self.practice.start(scenario, seed=self.settings.seed if seed is None else seed)
         with self._lock:
             self._runs[run.session.id] = run

@@ -18,9 +18,11 @@ def client(fast_services):
 
 
 def test_start_then_reply_returns_conversation_and_verdicts(client):
-    run_id, record, conversation, _feedback, _card, _reply = client.predict("late-parcel-chat", api_name="/start")
+    run_id, record, conversation, _feedback, _card, _reply, articles = client.predict("late-parcel-chat",
+                                                                                     api_name="/start")
     assert run_id and "Priya Raman" in record and "ORD-48213" in record
-    assert conversation[0]["role"] == "user" and "parcel" in str(conversation[0]["content"]).lower()
+    assert "kb:delivery-delays" in articles  # the scenario's own article is shown first
+    assert conversation[0]["role"] == "assistant" and "parcel" in str(conversation[0]["content"]).lower()
     conversation, feedback, _card, reply = client.predict(
         run_id, "So sorry about this! Could you give me your order number?", api_name="/reply")
     for title in ("Empathy", "Ownership", "Solution", "Follow-up"):

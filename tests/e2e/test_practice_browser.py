@@ -24,7 +24,7 @@ def url(real_services):
 def test_first_practice_turn_in_the_browser(browser, url):
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     page.goto(url)
-    customer = page.locator("#dojo-conversation .message.user")  # the customer's messages
+    customer = page.locator("#dojo-conversation .message.bot")  # the customer's messages
     customer.first.wait_for(timeout=90_000)  # the page opens with a customer already writing
     page.locator("#dojo-scenario input").click()
     page.get_by_role("option", name="Live chat · level 1 · Live chat: the parcel that never came").click()

@@ -1,0 +1,159 @@
+"""Authoring: the store never loses a trainer's work, and the editor's API does what the browser does.
+
+All writes go to a temporary copy of the library; the repository's scenarios are never touched.
+"""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+from gradio_client import Client
+
+import app
+from scoring.services import Services
+from simulator.authoring import AuthoringError, Draft, SaveConflict, ScenarioStore
+from simulator.settings import Settings
+from tests.conftest import free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def library(tmp_path) -> Path:
+    folder = tmp_path / "scenarios"
+    shutil.copytree(ROOT / "scenarios", folder, ignore=shutil.ignore_patterns("__pycache__", "*.py", "*.json"))
+    return folder
+
+
+@pytest.fixture
+def store(library) -> ScenarioStore:
+    return ScenarioStore(library)
+
+
+def test_save_raises_the_version_and_keeps_comments(store, library):
+    draft = store.open("late-parcel-chat.yaml")
+    edited = draft.text.replace("patience: 4", "patience: 3")
+    saved = store.save(Draft(draft.name, edited, draft.fingerprint))
+    on_disk = (library / "late-parcel-chat.yaml").read_text()
+    assert saved.previous_version == 1 and saved.version == 2
+    assert "version: 2" in on_disk and "patience: 3" in on_disk and on_disk.startswith("# Late delivery")
+    assert saved.draft.fingerprint != draft.fingerprint and saved.draft.text == on_disk
+
+
+def test_a_higher_version_typed_by_the_trainer_is_kept(store):
+    draft = store.open("late-parcel-chat.yaml")
+    saved = store.save(Draft(draft.name, draft.text.replace("version: 1", "version: 7"), draft.fingerprint))
+    assert saved.version == 7
+
+
+def test_save_refuses_when_the_file_changed_on_disk_since_it_was_opened(store, library):
+    draft = store.open("late-parcel-chat.yaml")
+    path = library / "late-parcel-chat.yaml"
+    someone_else = path.read_text().replace("mood: annoyed", "mood: calm")
+    path.write_text(someone_else)
+    with pytest.raises(SaveConflict, match=r"late-parcel-chat\.yaml changed on disk since you opened it; nothing "
+                                            r"was saved"):
+        store.save(Draft(draft.name, draft.text.replace("patience: 4", "patience: 2"), draft.fingerprint))
+    assert path.read_text() == someone_else
+
+
+def test_two_trainers_saving_the_same_opening_at_once_one_wins_one_is_told(store, library):
+    draft = store.open("late-parcel-chat.yaml")
+    results: list[object] = []
+    barrier = threading.Barrier(2)
+
+    def save(patience: int) -> None:
+        barrier.wait()
+        try:
+            results.append(store.save(Draft(draft.name, draft.text.replace("patience: 4", f"patience: {patience}"),
+                                            draft.fingerprint)))
+        except SaveConflict as exc:
+            results.append(exc)
+
+    threads = [threading.Thread(target=save, args=(p,)) for p in (2, 3)]
+    [t.start() for t in threads]
+    [t.join() for t in threads]
+    assert sorted(type(r).__name__ for r in results) == ["SaveConflict", "Saved"]
+    assert "version: 2" in (library / "late-parcel-chat.yaml").read_text()
+
+
+def test_invalid_text_is_not_saved_and_the_file_is_untouched(store, library):
+    before = (library / "late-parcel-chat.yaml").read_text()
+    draft = store.open("late-parcel-chat.yaml")
+    with pytest.raises(AuthoringError, match=r"not saved: late-parcel-chat.yaml:\d+: persona.mood: 'grumpy' is not "
+                                             "one of calm"):
+        store.save(Draft(draft.name, draft.text.replace("mood: annoyed", "mood: grumpy"), draft.fingerprint))
+    assert (library / "late-parcel-chat.yaml").read_text() == before
+
+
+def test_id_clash_with_another_file_is_a_problem(store):
+    draft = store.open("wrong-item-email.yaml")
+    check = store.check(draft.name, draft.text.replace("id: wrong-item-email", "id: late-parcel-chat"))
+    assert [str(p) for p in check.problems] == [
+        "wrong-item-email.yaml:4: id: id 'late-parcel-chat' is already used by late-parcel-chat.yaml; "
+        "ids must be unique"]
+
+
+def test_new_from_template_then_save_creates_the_file(store, library):
+    draft = store.new("damaged-sofa-email")
+    assert draft.fingerprint == "" and "id: damaged-sofa-email" in draft.text
+    saved = store.save(draft)
+    assert (library / "damaged-sofa-email.yaml").is_file() and saved.version == 1
+    with pytest.raises(AuthoringError, match="already exists"):
+        store.new("damaged-sofa-email")
+
+
+@pytest.mark.parametrize("name", ["../../etc/passwd", "/etc/passwd", "x.yml", "UPPER.yaml", "a/b.yaml", ""])
+def test_names_outside_the_folder_are_refused(store, name):
+    with pytest.raises(AuthoringError, match="is not a scenario file name"):
+        store.open(name)
+
+
+def test_nothing_to_save_is_said_not_bumped(store):
+    draft = store.open("late-parcel-chat.yaml")
+    with pytest.raises(AuthoringError, match="no changes to save"):
+        store.save(draft)
+
+
+# --- the editor over HTTP ------------------------------------------------------------------------
+
+@pytest.fixture
+def client(library, fast_services):
+    settings = Settings(home=fast_services.settings.home, customer_backend="scripted", seed=7, scenarios_dir=library)
+    services = Services(settings, embedder_kind="hashing")
+    port = free_port()
+    demo = app.main(services, host="127.0.0.1", port=port, block=False)
+    yield Client(f"http://127.0.0.1:{port}/", verbose=False)
+    demo.close()
+
+
+def test_editor_api_open_check_playtest_save(client, library):
+    name, fp, text, problems, status = client.predict("late-parcel-chat.yaml", api_name="/open_scenario")
+    assert name == "late-parcel-chat.yaml" and "Valid." in problems and "Opened" in status
+    broken = text.replace("  patience: 4", "  patience: 4\n  annotator: bob")
+    problems = client.predict(name, broken, api_name="/check_scenario")
+    line = broken.splitlines().index("  annotator: bob") + 1
+    assert f"line {line}: `persona.annotator`: unknown key 'annotator'" in problems
+
+    edited = text.replace("It's ORD-48213. I also emailed", "ORD-48213. And I emailed")
+    _run, conversation, _fb, _reply = client.predict(name, edited, api_name="/playtest")
+    assert "parcel" in str(conversation[0]["content"]).lower()
+    conversation, _reply, feedback = client.predict(_run, "So sorry! What is the order number?",
+                                                    api_name="/playtest_reply")
+    assert "ORD-48213. And I emailed" in str(conversation[-1]["content"]) and "Empathy" in feedback
+
+    new_fp, saved_text, problems, status, *_ = client.predict(name, fp, edited, api_name="/save_scenario")
+    assert "version 1 → version 2" in status and new_fp != fp
+    assert (library / name).read_text() == saved_text and "version: 2" in saved_text
+    with pytest.raises(Exception, match="changed on disk since you opened it"):
+        client.predict(name, fp, edited + "\n# again", api_name="/save_scenario")
+    record = client.predict("late-parcel-chat", api_name="/start")[1]
+    assert "Priya Raman" in record
+
+
+def test_playtest_of_an_invalid_draft_names_the_first_problem(client):
+    with pytest.raises(Exception, match="Fix the problems first"):
+        client.predict("late-parcel-chat.yaml", "id: [", api_name="/playtest")
