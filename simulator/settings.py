@@ -28,7 +28,8 @@ class Settings:
         "env": "DOJO_HOST", "doc": "Address `dojo serve` binds to."})
     port: int = field(default=7860, metadata={"env": "DOJO_PORT", "doc": "Port `dojo serve` listens on."})
     scenarios_dir: Path = field(default=PACKAGE_ROOT / "scenarios", metadata={
-        "env": "DOJO_SCENARIOS_DIR", "doc": "Folder of scenario YAML files (and `kb/` articles)."})
+        "env": "DOJO_SCENARIOS_DIR",
+        "doc": "Folder of scenario YAML files (and `kb/` articles); the scenario editor saves here."})
     rubrics_dir: Path = field(default=PACKAGE_ROOT / "rubrics", metadata={
         "env": "DOJO_RUBRICS_DIR", "doc": "Folder of the rubric definition and labeled replies."})
     customer_backend: str = field(default="transformers", metadata={

@@ -55,3 +55,14 @@ def test_models_status_with_empty_home_exits_1_and_says_the_fix(tmp_path, monkey
     monkeypatch.setenv("DOJO_HOME", str(tmp_path))
     assert main(["models", "status"]) == 1
     assert "run `dojo models pull`" in capsys.readouterr().out
+
+
+def test_every_setting_is_documented_in_the_readme():
+    from dataclasses import fields
+
+    from simulator.settings import Settings
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for f in fields(Settings):
+        if "env" in f.metadata:
+            assert f"| `{f.metadata['env']}` |" in readme, f.metadata["env"]

@@ -134,3 +134,10 @@ def test_only_easy_customers_volunteer_what_they_were_not_asked():
 def test_the_annotated_template_is_a_valid_scenario():
     template = load_scenario(ROOT / "scenarios" / "templates" / "annotated.yaml")
     assert template.id == "my-new-scenario"
+
+
+def test_the_guides_annotated_example_is_valid():
+    guide = (ROOT / "docs" / "writing-scenarios.md").read_text(encoding="utf-8")
+    example = guide.split("```yaml\n", 1)[1].split("```", 1)[0]
+    scenario = parse_scenario(example, "guide.yaml", kb_ids={p.stem for p in (ROOT / "scenarios/kb").glob("*.md")})
+    assert scenario.id == "wrong-item-email" and scenario.beats[-1].id == "chases"
