@@ -38,6 +38,7 @@ from simulator.scenario import (
 TEMPLATE = Path(__file__).resolve().parent.parent / "scenarios" / "templates" / "annotated.yaml"
 NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}\.yaml$")
 VERSION_LINE = re.compile(r"^version:[ \t]*(\d+)", re.M)
+ID_LINE = re.compile(r"^id:[ \t]*[\"']?([a-z0-9-]+)", re.M)
 
 
 class AuthoringError(ValueError):
@@ -138,10 +139,10 @@ class ScenarioStore:
             scenario = parse_scenario(text, name, kb_ids=self.kb_ids())
         except ScenarioError as exc:
             return Check(tuple(exc.problems), None)
-        for entry in self.entries():
-            if entry.valid and entry.id == scenario.id and entry.name != name:
+        for other in sorted(self.folder.glob("*.yaml")):
+            if other.name != name and _file_id(other) == scenario.id:
                 return Check((Problem(name, _id_line(text), "id",
-                                      f"id {scenario.id!r} is already used by {entry.name}; ids must be unique"),),
+                                      f"id {scenario.id!r} is already used by {other.name}; ids must be unique"),),
                              None)
         return Check((), scenario)
 
@@ -195,6 +196,15 @@ def _typed_version(text: str) -> int | None:
 def _disk_version(data: bytes | None) -> int | None:
     # The line, not a YAML load: the file on disk may be anything, even an alias bomb.
     return None if data is None else _typed_version(data.decode("utf-8", "replace"))
+
+
+def _file_id(path: Path) -> str | None:
+    """The top-level id of a scenario file, read from its line (cheap enough to run on every keystroke)."""
+    try:
+        match = ID_LINE.search(path.read_text(encoding="utf-8", errors="replace")[:MAX_FILE_BYTES])
+    except OSError:
+        return None
+    return match.group(1) if match else None
 
 
 def _id_line(text: str) -> int | None:

@@ -21,6 +21,7 @@ from simulator.channels import Channel, ChannelSpec, spec
 
 MAX_FILE_BYTES = 256 * 1024
 MAX_YAML_NODES = 20_000
+_FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: ~10x faster to parse
 CRITERIA = ("empathy", "ownership", "solution", "follow_up")
 OUTCOMES = ("resolved", "escalated", "abandoned")
 DEFAULT_ENDINGS = {
@@ -184,15 +185,19 @@ def _parse_yaml(text: str, filename: str) -> tuple[Any, dict[tuple, int]]:
     if len(text.encode("utf-8")) > MAX_FILE_BYTES:
         raise ScenarioError([Problem(filename, None, "", f"text is over the {MAX_FILE_BYTES}-byte limit")])
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError as exc:
-        raise ScenarioError([_syntax_problem(exc, filename)]) from None
+        root = yaml.compose(text, Loader=_FAST_LOADER)
+    except yaml.YAMLError:
+        try:  # libyaml found a problem: the pure-Python parser words it more helpfully
+            yaml.compose(text, Loader=yaml.SafeLoader)
+        except yaml.YAMLError as exc:
+            raise ScenarioError([_syntax_problem(exc, filename)]) from None
+        raise ScenarioError([Problem(filename, None, "", "YAML syntax error")]) from None
     if root is None:
         raise ScenarioError([Problem(filename, 1, "", "the file is empty; a scenario is a mapping of "
                                                       "id, title, version, channel, ...")])
     lines: dict[tuple, int] = {}
     _index_lines(root, (), lines, [0], filename)
-    data = yaml.SafeLoader(text).get_single_data()
+    data = yaml.SafeLoader("").construct_document(root)  # from the nodes already checked; aliases built once
     if not isinstance(data, dict):
         kind = type(data).__name__ if data is not None else "nothing"
         raise ScenarioError([Problem(filename, 1, "", f"the top level is a {kind}; a scenario is a mapping "

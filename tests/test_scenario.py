@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -79,3 +80,21 @@ def test_after_cycle_is_reported_for_each_beat_in_it(scenario_text):
 def test_only_resolving_beat_unreachable(scenario_text):
     text = scenario_text.replace("when: {above: {solution: 0.5}}", "when: {min_turn: 99}")
     assert problems_of(text)[-1] == "bad.yaml:42: beats: no reachable beat ends the session as resolved"
+
+
+def test_every_schema_field_has_a_description():
+    schema = json.loads((ROOT / "scenarios" / "schema.json").read_text(encoding="utf-8"))
+    missing = []
+
+    def walk(node: dict, path: str) -> None:
+        for key, sub in node.get("properties", {}).items():
+            if not sub.get("description"):
+                missing.append(f"{path}{key}")
+            walk(sub, f"{path}{key}.")
+            if isinstance(sub.get("items"), dict):
+                walk(sub["items"], f"{path}{key}[].")
+        for sub in node.get("$defs", {}).values():
+            walk(sub, path)
+
+    walk(schema, "")
+    assert schema.get("additionalProperties") is False and not missing, missing
