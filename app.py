@@ -15,7 +15,7 @@ import gradio as gr
 from scoring import scorecard as scorecards
 from scoring.practice import ReplyError, Run, TurnResult
 from scoring.services import Services, UnknownRunError
-from simulator.authoring import AuthoringError, Check, Draft
+from simulator.authoring import AuthoringError, Check, Draft, ScenarioStore
 from simulator.channels import format_duration
 from simulator.knowledge import Article
 from simulator.scenario import Scenario
@@ -113,6 +113,12 @@ def esc_article(text: str) -> str:
     return html.escape(body, quote=False)
 
 
+def file_choices(store: ScenarioStore) -> list[tuple[str, str]]:
+    """Every file in the library folder, invalid ones included (so a trainer can open and fix them)."""
+    return [(f"{e.name} · " + (f"v{e.version} · {e.title}" if e.valid else "INVALID: open to see why"), e.name)
+            for e in store.entries()]
+
+
 def render_problems(check: Check) -> str:
     if check.valid:
         s = check.scenario
@@ -142,7 +148,7 @@ def build_app(services: Services) -> gr.Blocks:
             with gr.Tab("Practice", id="practice"):
                 scenario_dd = _practice_tab(demo, services)
             with gr.Tab("Scenario editor", id="editor", elem_id="dojo-editor-tab"):
-                _editor_tab(services, scenario_dd)
+                _editor_tab(demo, services, scenario_dd)
     return demo
 
 
@@ -208,11 +214,11 @@ def _practice_tab(demo: gr.Blocks, services: Services) -> gr.Dropdown:
     return scenario_dd
 
 
-def _editor_tab(services: Services, practice_dd: gr.Dropdown) -> None:
+def _editor_tab(demo: gr.Blocks, services: Services, practice_dd: gr.Dropdown) -> None:
     """Trainers: open a scenario file, edit with live validation, playtest the draft, save with a version bump."""
     store = services.store
     with gr.Row():
-        file_dd = gr.Dropdown(choices=[e.name for e in store.entries()], label="Scenario file", scale=3,
+        file_dd = gr.Dropdown(choices=file_choices(store), label="Scenario file", scale=3,
                               elem_id="dojo-edit-file")
         open_btn = gr.Button("Open", scale=1, elem_id="dojo-edit-open")
         new_id = gr.Textbox(label="New scenario id", placeholder="e.g. damaged-sofa-email", scale=2,
@@ -271,7 +277,7 @@ def _editor_tab(services: Services, practice_dd: gr.Dropdown) -> None:
         return {print_box: saved.draft.fingerprint, editor: saved.draft.text,
                 problems: render_problems(store.check(name, saved.draft.text)),
                 save_status: f"Saved {esc(name)}: {before}version {saved.version}.",
-                file_dd: gr.Dropdown(choices=[e.name for e in store.entries()], value=name),
+                file_dd: gr.Dropdown(choices=file_choices(store), value=name),
                 practice_dd: gr.Dropdown(choices=scenario_choices(services))}
 
     def playtest(name: str, text: str):
@@ -287,6 +293,7 @@ def _editor_tab(services: Services, practice_dd: gr.Dropdown) -> None:
                 pt_feedback: render_feedback(result) + (
                     f"\n\n**Session ended: {esc(run.session.outcome)}**" if run.session.ended else "")}
 
+    demo.load(lambda: gr.Dropdown(choices=file_choices(store)), outputs=[file_dd], api_name=False)
     opened_outputs = [name_box, print_box, editor, problems, save_status]
     open_btn.click(open_file, inputs=[file_dd], outputs=opened_outputs, api_name="open_scenario")
     new_btn.click(new_file, inputs=[new_id], outputs=opened_outputs, api_name="new_scenario")
