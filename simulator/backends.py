@@ -24,12 +24,17 @@ from typing import Protocol
 
 @dataclass(frozen=True)
 class Generation:
+    """One phrasing request. Chat backends use `messages`; completion backends (the small embedded model)
+    continue `prompt` + `prefix`, and every candidate they return starts with `prefix`."""
+
     messages: Sequence[dict[str, str]]
     reference: str
     n: int = 4
     max_new_tokens: int = 72
     temperature: float = 0.8
     seed: int = 0
+    prompt: str = ""
+    prefix: str = ""
 
 
 class Backend(Protocol):
@@ -53,13 +58,23 @@ class ScriptedBackend:
 
 
 class TransformersBackend:
-    """A local transformers causal LM, loaded on first use."""
+    """A local transformers causal LM, loaded on first use, from a directory or a model id already in the
+    local Hugging Face cache (never downloaded: `local_files_only`).
+
+    `style="completion"` (the default, for small models): the model continues a few-shot text after a
+    forced prefix, one line per candidate; all candidates are sampled in one batch, so three cost about
+    as much as one. `style="chat"`: the chat template with the request's messages, for larger models
+    that can rewrite freely.
+    """
 
     name = "transformers"
 
-    def __init__(self, model_dir: Path, threads: int = 0):
-        self.model_dir = Path(model_dir)
+    def __init__(self, model: Path | str, threads: int = 0, style: str = "completion"):
+        if style not in ("completion", "chat"):
+            raise ValueError(f"style {style!r}: use completion or chat")
+        self.model = str(model)
         self.threads = threads
+        self.style = style
         self._lock = threading.Lock()
         self._model = None
         self._tokenizer = None
@@ -76,8 +91,12 @@ class TransformersBackend:
         if self.threads:
             torch.set_num_threads(self.threads)
         started = time.perf_counter()
-        self._tokenizer = AutoTokenizer.from_pretrained(self.model_dir)
-        model = AutoModelForCausalLM.from_pretrained(self.model_dir, dtype=torch.bfloat16)
+        try:
+            self._tokenizer = AutoTokenizer.from_pretrained(self.model, local_files_only=True)
+            model = AutoModelForCausalLM.from_pretrained(self.model, dtype=torch.bfloat16, local_files_only=True)
+        except OSError as exc:
+            raise BackendError(f"customer model {self.model!r}: not a local model directory or a model in the "
+                               f"local Hugging Face cache ({str(exc).splitlines()[0]})") from None
         model.eval()
         self._model = model
         self.load_seconds = time.perf_counter() - started
@@ -88,12 +107,82 @@ class TransformersBackend:
         with self._lock:
             self._ensure_loaded()
             tok, model = self._tokenizer, self._model
-            inputs = tok.apply_chat_template(list(request.messages), add_generation_prompt=True,
-                                             return_tensors="pt", return_dict=True)
+            if self.style == "completion" and request.prompt:
+                inputs = tok(request.prompt + request.prefix, return_tensors="pt")
+                stop = {"stop_strings": ["\n"], "tokenizer": tok}
+            else:
+                inputs = tok.apply_chat_template(list(request.messages), add_generation_prompt=True,
+                                                 return_tensors="pt", return_dict=True)
+                stop = {}
             torch.manual_seed(request.seed)
             with torch.inference_mode():
                 out = model.generate(**inputs, do_sample=True, temperature=request.temperature, top_p=0.92,
-                                     max_new_tokens=request.max_new_tokens,
-                                     num_return_sequences=request.n, pad_token_id=tok.eos_token_id)
+                                     max_new_tokens=request.max_new_tokens, num_return_sequences=request.n,
+                                     pad_token_id=tok.eos_token_id, **stop)
             start = inputs["input_ids"].shape[1]
-            return [tok.decode(seq[start:], skip_special_tokens=True) for seq in out]
+            texts = [tok.decode(seq[start:], skip_special_tokens=True) for seq in out]
+            if stop:
+                return [request.prefix + t.split("\n")[0] for t in texts]
+            return texts
+
+
+class BackendError(RuntimeError):
+    """The customer backend cannot work (model missing, endpoint unreachable); one line for the user."""
+
+
+class OpenAIBackend:
+    """Any OpenAI-compatible chat endpoint (vLLM, llama.cpp server, Ollama, a hosted API).
+
+    Sends the chat messages to `{base_url}/chat/completions` and asks for `n` choices in one request;
+    servers that ignore `n` are asked again until there are enough, within the timeout. Standard library
+    only: no SDK to install.
+    """
+
+    name = "openai"
+
+    def __init__(self, base_url: str, model: str, api_key: str = "", timeout_s: float = 30.0):
+        if not base_url:
+            raise BackendError("the openai backend needs DOJO_OPENAI_BASE_URL (e.g. http://localhost:8000/v1)")
+        self.base_url = base_url.rstrip("/")
+        self.model = model
+        self.api_key = api_key
+        self.timeout_s = timeout_s
+
+    def generate(self, request: Generation) -> list[str]:
+        texts: list[str] = []
+        deadline = time.monotonic() + self.timeout_s
+        while len(texts) < request.n and time.monotonic() < deadline:
+            choices = self._post(request, request.n - len(texts), deadline - time.monotonic())
+            if not choices:
+                break
+            texts.extend(choices)
+        return texts[: request.n]
+
+    def _post(self, request: Generation, n: int, timeout: float) -> list[str]:
+        import json
+        import urllib.error
+        import urllib.request
+
+        body = {"model": self.model, "messages": list(request.messages), "n": n,
+                "max_tokens": request.max_new_tokens, "temperature": request.temperature, "seed": request.seed}
+        headers = {"Content-Type": "application/json"}
+        if self.api_key:
+            headers["Authorization"] = f"Bearer {self.api_key}"
+        req = urllib.request.Request(f"{self.base_url}/chat/completions", data=json.dumps(body).encode(),
+                                     headers=headers, method="POST")
+        try:
+            with urllib.request.urlopen(req, timeout=max(1.0, timeout)) as response:
+                payload = json.loads(response.read().decode("utf-8"))
+        except urllib.error.HTTPError as exc:
+            raise BackendError(f"customer endpoint {self.base_url}: HTTP {exc.code} "
+                               f"{exc.read(300).decode('utf-8', 'replace').strip()}") from None
+        except (urllib.error.URLError, TimeoutError, OSError) as exc:
+            reason = getattr(exc, "reason", exc)
+            raise BackendError(f"customer endpoint {self.base_url} unreachable: {reason}") from None
+        except ValueError:
+            raise BackendError(f"customer endpoint {self.base_url}: the answer is not JSON") from None
+        try:
+            return [str(c["message"]["content"] or "") for c in payload["choices"]]
+        except (KeyError, TypeError):
+            raise BackendError(f"customer endpoint {self.base_url}: no choices[].message.content in the "
+                               "answer") from None

@@ -20,7 +20,8 @@ from typing import Protocol
 
 import numpy as np
 
-from simulator.backends import Backend, Generation
+from simulator.backends import Backend, BackendError, Generation
+from simulator.register import frame
 from simulator.reply_acts import ReplyActs, analyse
 from simulator.scenario import Beat, Scenario
 
@@ -51,6 +52,24 @@ AGENT_PHRASES = re.compile(
     r"i can help you|let me (check|look)|your (order|parcel|package|account) (has|is|was)", re.I)
 META = re.compile(r"\b(rewrite|reword|paraphrase|rephrase|smollm|assistant|language model|the message|"
                   r"mood:|message:|text:)\b|\[[^\]]*\]|\(insert|<\|", re.I)
+AGAIN = ("Again,", "Like I said,", "I'll ask again:", "As I said,")
+NEGATION = re.compile(r"n't\b|\b(not|no|never|nothing|nobody|none|cannot|neither|nor)\b", re.I)
+GOODBYE = re.compile(r"\b(bye|goodbye|have a (good|great|nice) (day|one|evening)|take care|that's all( i need)?|"
+                     r"all sorted|thanks for (all )?your help|problem solved)\b", re.I)
+_STOPWORDS = (
+    "the and for that this with have has had are was were you your yours it's its i'm i've i'll i'd me my mine "
+    "our ours they them their what when where which who will would could should can just also been being "
+    "from into then than there here about please really very still some any")
+STOPWORDS = frozenset(_STOPWORDS.split())
+FEW_SHOT = (
+    "Each customer message below is rewritten in the customer's own words. The meaning, names and numbers "
+    "stay the same.\n\n"
+    "Original: My order hasn't arrived and it's been a week.\n"
+    "Rewritten (angry): It's been a WEEK and my order still isn't here.\n\n"
+    "Original: Can you tell me when the refund will come?\n"
+    "Rewritten (calm): Could you let me know when I should expect the refund?\n\n"
+    "Original: The app logs me out every time I open it.\n"
+    "Rewritten (frustrated): Every single time I open the app it logs me out again.\n\n")
 TOKENS_TO_KEEP = re.compile(r"[A-Za-z]*\d[\w-]*|£\d+(?:\.\d+)?|\$\d+(?:\.\d+)?|€\d+(?:\.\d+)?")
 
 
@@ -81,6 +100,7 @@ class CustomerTurn:
     latency_ms: float
     candidates: int
     outcome: str | None = None
+    rejected: tuple[str, ...] = ()  # the guard that refused each refused candidate
 
 
 def mood_name(frustration: float) -> str:
@@ -96,9 +116,10 @@ def mood_name(frustration: float) -> str:
 @dataclass(frozen=True)
 class CustomerConfig:
     candidates: int = 3
-    max_new_tokens: int = 56
+    max_new_tokens: int = 56  # upper bound; each request asks for about what the beat needs
     min_similarity: float = 0.7
-    temperature: float = 0.8
+    temperature: float = 0.7
+    min_coverage: float = 0.5  # share of the beat's content words a phrasing keeps (0 for free rewriters)
 
 
 class Customer:
@@ -180,27 +201,58 @@ class Customer:
     def _phrase(self, scenario: Scenario, state: CustomerState, beat_id: str, line: str, seed: int,
                 first: bool = False) -> CustomerTurn:
         started = time.perf_counter()
+        before, part, after = split_for_rewrite(line, seed)
+        prompt, prefix = self.completion_prompt(state, part)
+        words_left = max(1, len(part.split()) - len(prefix.split()))
         request = Generation(messages=self.prompt(scenario, state, line, first), reference=line,
-                             n=self.config.candidates, max_new_tokens=self.config.max_new_tokens,
-                             temperature=self.config.temperature, seed=seed)
-        candidates = [clean(c) for c in self.backend.generate(request)]
-        verdicts = self.guard(scenario, state, line, candidates)
-        chosen = next((c for c, reason in zip(candidates, verdicts, strict=True) if reason is None), None)
-        if chosen is None:
-            reasons = sorted({r for r in verdicts if r})
-            guard = "fallback:" + (",".join(reasons) or "no candidates")
-            text = line
+                             n=self.config.candidates,
+                             max_new_tokens=min(self.config.max_new_tokens, int(1.5 * words_left) + 6),
+                             temperature=self.config.temperature, seed=seed, prompt=prompt, prefix=prefix)
+        try:
+            raw = self.backend.generate(request)
+            unavailable = None
+        except BackendError as exc:  # an endpoint went away: the session goes on with the scenario's line
+            raw, unavailable = [], str(exc)
+        if request.prompt and getattr(self.backend, "style", "chat") == "completion":
+            # A completion model rewrote one sentence of the line: put it back among the others.
+            raw = [" ".join(x for x in (before, clean(c, part), after) if x) for c in raw]
+        candidates = [clean(c, line) for c in raw]
+        verdicts, similarity = self._judge(scenario, state, line, candidates)
+        passing = [(similarity[i], c) for i, (c, reason) in enumerate(zip(candidates, verdicts, strict=True))
+                   if reason is None]
+        changed = [(sim, c) for sim, c in passing if c.strip() != line.strip()]
+        if changed:  # the closest in meaning among those that really rephrase
+            text, guard = max(changed)[1], "model"
+        elif passing:  # the model gave the line back unchanged (the scripted backend always does)
+            text, guard = line, "script" if self.backend.name == "scripted" else "model_verbatim"
         else:
-            guard = "model" if chosen != line else "script"
-            text = chosen
+            reasons = sorted({r for r in verdicts if r})
+            text, guard = line, "fallback:" + (",".join(reasons) or ("backend_unavailable" if unavailable
+                                                                      else "no candidates"))
+        if guard != "model" and any(line.strip() in said for said in state.said):
+            # The same beat again (nothing new to say) and no fresh phrasing: say so, as people do.
+            text = f"{AGAIN[seed % len(AGAIN)]} {line[0].lower()}{line[1:]}" if line else line
+        text = frame(scenario, state, text, first, seed)
         latency = (time.perf_counter() - started) * 1000
-        return CustomerTurn(text=text, beat=beat_id, guard=guard, latency_ms=latency, candidates=len(candidates))
+        return CustomerTurn(text=text, beat=beat_id, guard=guard, latency_ms=latency, candidates=len(candidates),
+                            rejected=tuple(r for r in verdicts if r))
+
+    def completion_prompt(self, state: CustomerState, line: str) -> tuple[str, str]:
+        """Few-shot text for completion models, and the forced start of the rewrite: the beat's first
+        words, which keeps a small model on this message instead of inventing another."""
+        words = line.split()
+        keep = 3 if len(words) >= 8 else (2 if len(words) >= 4 else 1)
+        prefix = " ".join(words[:keep])
+        return f"{FEW_SHOT}Original: {' '.join(words)}\nRewritten ({state.mood}): ", prefix
 
     def prompt(self, scenario: Scenario, state: CustomerState, line: str, first: bool) -> list[dict[str, str]]:
+        """Chat messages for models that can rewrite freely (larger local models, OpenAI-compatible servers).
+        Only the scenario's line goes in: the trainee's text never reaches the model."""
         persona = scenario.persona
         register = scenario.channel_spec.register
         system = ("You are a customer writing to a company's support team. You rewrite a message in your "
-                  "own words. Keep every fact, name and number. Write only the message, as the customer.")
+                  "own words. Keep every fact, name and number, and add nothing new. Write only the "
+                  "message body, as the customer: no greeting line, no signature, no quotes.")
         user = (f"Rewrite this message as {register}. You are {persona.name}; you feel {state.mood}; "
                 f"your style: {persona.voice}.\n\nMessage: {line}")
         return [{"role": "system", "content": system}, {"role": "user", "content": user}]
@@ -208,15 +260,26 @@ class Customer:
     def guard(self, scenario: Scenario, state: CustomerState, line: str,
               candidates: Sequence[str]) -> list[str | None]:
         """For each candidate: None if it may be sent, else the name of the first guard it fails."""
+        return self._judge(scenario, state, line, candidates)[0]
+
+    def _judge(self, scenario: Scenario, state: CustomerState, line: str,
+               candidates: Sequence[str]) -> tuple[list[str | None], list[float]]:
         if not candidates:
-            return []
+            return [], []
         vectors = self.embedder.embed([line, *candidates, *state.said])
         beat_vec, cand_vecs, said_vecs = vectors[0], vectors[1:1 + len(candidates)], vectors[1 + len(candidates):]
         hidden = [f for f in scenario.facts if f.id not in state.revealed and f.says not in line]
         keep = set(TOKENS_TO_KEEP.findall(line))
         limit = min(scenario.channel_spec.max_chars, int(2.5 * len(line)) + 60)
+        content = _content_words(line)
+        negations = len(NEGATION.findall(line))
+        says_goodbye = bool(GOODBYE.search(line))
         out: list[str | None] = []
+        sims: list[float] = []
         for text, vec in zip(candidates, cand_vecs, strict=True):
+            sim = float(beat_vec @ vec)
+            earlier = float((said_vecs @ vec).max()) if len(said_vecs) else 0.0
+            sims.append(sim)
             if not text.strip():
                 out.append("empty")
             elif len(text) > limit:
@@ -231,14 +294,22 @@ class Customer:
                 out.append("lost_detail")
             elif any(_leaks(text, fact.says) for fact in hidden):
                 out.append("leak")
-            elif any(t.strip().lower() == text.strip().lower() for t in state.said) or (
-                    len(said_vecs) and float((said_vecs @ vec).max()) > 0.97):
+            elif len(said_vecs) and earlier > max(sim, 0.8) and float(said_vecs[0] @ vec) == earlier:
+                out.append("restart")  # closer to the opening than to what is due now: starting over
+            elif any(t.strip().lower() == text.strip().lower() for t in state.said) or earlier > 0.97 or (
+                    earlier > max(sim, 0.8)):
                 out.append("repeat")
-            elif float(beat_vec @ vec) < self.config.min_similarity:
+            elif GOODBYE.search(text) and not says_goodbye:
+                out.append("ends_early")
+            elif len(NEGATION.findall(text)) != negations:
+                out.append("meaning_flip")
+            elif content and len(content & _content_words(text)) < self.config.min_coverage * len(content):
+                out.append("dropped_content")
+            elif sim < self.config.min_similarity:
                 out.append("off_script")
             else:
                 out.append(None)
-        return out
+        return out, sims
 
 
 def _holds(beat: Beat, state: CustomerState, scores: Mapping[str, float], acts: ReplyActs) -> bool:
@@ -256,6 +327,21 @@ def _holds(beat: Beat, state: CustomerState, scores: Mapping[str, float], acts: 
     return all(checks)
 
 
+def split_for_rewrite(line: str, seed: int) -> tuple[str, str, str]:
+    """(before, sentence, after): the one sentence a small model rewrites this time, chosen by the seed
+    among the line's longer sentences; the rest is kept as written. A whole line is one sentence."""
+    sentences = [x for x in re.split(r"(?<=[.!?])\s+", line.strip()) if x]
+    if len(sentences) < 2:
+        return "", line.strip(), ""
+    longer = [i for i, x in enumerate(sentences) if len(x.split()) >= 4] or list(range(len(sentences)))
+    i = longer[seed % len(longer)]
+    return " ".join(sentences[:i]), sentences[i], " ".join(sentences[i + 1:])
+
+
+def _content_words(text: str) -> set[str]:
+    return {w for w in re.findall(r"[a-z][a-z'-]{2,}", text.lower()) if w not in STOPWORDS}
+
+
 def _rambles(text: str) -> bool:
     """Small models loop: the same sentence twice in one message."""
     parts = [p.strip().lower() for p in re.split(r"(?<=[.!?])\s+", text) if len(p.strip()) > 8]
@@ -268,12 +354,14 @@ def _leaks(text: str, fact: str) -> bool:
     return bool(tokens) and bool(tokens & set(TOKENS_TO_KEEP.findall(text)))
 
 
-def clean(text: str) -> str:
-    """Trim what small models wrap around a message: quotes, labels, trailing unfinished sentences."""
+def clean(text: str, reference: str = ".") -> str:
+    """Trim what small models wrap around a message: quotes, labels, and a trailing unfinished sentence
+    (cut off by the token limit) unless the scenario's own line ends without punctuation too."""
     text = text.strip()
     text = re.sub(r"^(customer|message|reworded|rewritten)( message)?\s*:\s*", "", text, flags=re.I)
     if len(text) >= 2 and text[0] in "\"'“" and text[-1] in "\"'”":
         text = text[1:-1].strip()
-    if text and text[-1] not in ".!?)\"'" and re.search(r"[.!?]", text):
+    ends = ".!?)\"'"
+    if text and text[-1] not in ends and re.search(r"[.!?]", text) and reference.rstrip()[-1:] in ends:
         text = text[: max(text.rfind(c) for c in ".!?") + 1]
     return text

@@ -1,9 +1,11 @@
 """A practice session: the scenario, the transcript, the customer's state and the clock.
 
-Time: every message carries `at`, seconds since the session started on the session's clock. Live chat
-and bot hand-offs use the wall clock (how long the trainee really took). Email and social use a
-simulated clock: the first customer message may have waited (`scenario.waited_s`), and a reply may
-declare its own delay (`delay_s`), so "answered 20 hours later" can be practised in a minute.
+Time: every message carries `at`, seconds since the session started on the session's clock. A reply's
+response time is the time the first message had already waited (`scenario.waited_s`, first reply only)
+plus either the wall-clock time the trainee took or a declared delay (`delay_s`). Live chat and bot
+hand-offs are practised on the wall clock; on email and social the app lets the trainee declare "sent
+20 hours later", so slow answers can be practised in a minute. Scripted runs (`dojo play`, benchmarks)
+declare delays on any channel.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ class Message:
     guard: str | None = None
     latency_ms: float | None = None
     response_s: float | None = None
+    mood: str | None = None  # the customer's mood after this message
 
 
 @dataclass
@@ -52,16 +55,17 @@ class Session:
 
     def add_customer(self, turn: CustomerTurn, state: CustomerState) -> None:
         self.state = state
-        self.messages.append(Message("customer", turn.text, self.clock, turn.beat, turn.guard, turn.latency_ms))
+        self.messages.append(Message("customer", turn.text, self.clock, turn.beat, turn.guard, turn.latency_ms,
+                                     mood=state.mood))
         self._last_customer_wall = time.monotonic()
 
     def response_seconds(self, delay_s: float | None = None) -> float:
         """How long the reply being sent took, on this session's clock."""
         wall = time.monotonic() - self._last_customer_wall
-        if self.scenario.channel_spec.uses_wall_clock:
-            return wall
         waited = self.scenario.waited_s if self.agent_turns == 0 else 0
-        return waited + (wall if delay_s is None else max(0.0, float(delay_s)))
+        if delay_s is not None:  # a declared delay (a scripted run, `dojo play`) counts on every channel
+            return waited + max(0.0, float(delay_s))
+        return waited + wall
 
     def add_agent(self, text: str, response_s: float) -> Message:
         self.clock += response_s

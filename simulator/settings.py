@@ -34,14 +34,34 @@ class Settings:
         "env": "DOJO_RUBRICS_DIR", "doc": "Folder of the rubric definition and labeled replies."})
     customer_backend: str = field(default="transformers", metadata={
         "env": "DOJO_CUSTOMER_BACKEND",
-        "doc": "Who phrases the customer: `transformers` (local model) or `scripted` (no model)."})
+        "doc": "Who phrases the customer: `transformers` (local model), `openai` (an OpenAI-compatible chat "
+               "endpoint) or `scripted` (no model)."})
     customer_model: str = field(default="", metadata={
         "env": "DOJO_CUSTOMER_MODEL",
-        "doc": "Local transformers model directory for the customer; empty = the embedded SmolLM2-135M."})
+        "doc": "Local transformers model: a directory, or a model id already in the local Hugging Face cache "
+               "(never downloaded); empty = the embedded SmolLM2-135M."})
+    customer_style: str = field(default="", metadata={
+        "env": "DOJO_CUSTOMER_STYLE",
+        "doc": "How a transformers model is asked: `completion` (few-shot, forced start; for small models) or "
+               "`chat` (free rewrite; for larger models); empty = completion for the embedded model, else chat."})
+    openai_base_url: str = field(default="", metadata={
+        "env": "DOJO_OPENAI_BASE_URL",
+        "doc": "For the `openai` backend: the endpoint's base URL, e.g. `http://localhost:8000/v1`."})
+    openai_model: str = field(default="", metadata={
+        "env": "DOJO_OPENAI_MODEL", "doc": "For the `openai` backend: the model name the endpoint serves."})
+    openai_api_key: str = field(default="", metadata={
+        "env": "DOJO_OPENAI_API_KEY", "doc": "For the `openai` backend: the API key, if the endpoint needs one."})
+    openai_timeout_s: float = field(default=30.0, metadata={
+        "env": "DOJO_OPENAI_TIMEOUT_S", "doc": "For the `openai` backend: seconds to wait for one customer turn."})
+    embedder: str = field(default="minilm", metadata={
+        "env": "DOJO_EMBEDDER",
+        "doc": "Sentence embeddings for scoring and guards: `minilm` (the embedded all-MiniLM-L6-v2) or `hashing` "
+               "(no model; weaker, for model-free checks and tests)."})
     candidates: int = field(default=3, metadata={
         "env": "DOJO_CANDIDATES", "doc": "Customer phrasings sampled per turn before the guards choose."})
     max_new_tokens: int = field(default=56, metadata={
-        "env": "DOJO_MAX_NEW_TOKENS", "doc": "Token limit of one sampled customer phrasing."})
+        "env": "DOJO_MAX_NEW_TOKENS",
+        "doc": "Upper bound on tokens of one sampled customer phrasing (each turn asks for what its line needs)."})
     min_similarity: float = field(default=0.7, metadata={
         "env": "DOJO_MIN_SIMILARITY",
         "doc": "Guard: least embedding cosine between a phrasing and the scripted beat it rewrites."})

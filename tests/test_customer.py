@@ -61,12 +61,45 @@ def test_hidden_fact_is_not_leaked_before_it_is_asked_for(scenario):
     assert turn.guard.startswith("fallback:") and "ORD-48213" not in turn.text
 
 
+def test_restating_the_opening_mid_conversation_is_a_restart(scenario):
+    c = customer()
+    _, state = c.opening(scenario)
+    c.backend = ScriptedBackend(["Hi, my parcel was supposed to arrive on Monday and it still hasn't come. The "
+                                 "tracking hasn't changed in four days. Where is it?"])
+    turn, _ = c.next_turn(scenario, state, "ok", DISMISSIVE)
+    assert turn.guard == "fallback:restart" and turn.beat == "feels_ignored"
+
+
 def test_repeat_of_an_earlier_turn_is_refused(scenario):
     c = customer()
-    opening, state = c.opening(scenario)
-    c.backend = ScriptedBackend([opening.text])
+    _, state = c.opening(scenario)
+    first, state = c.next_turn(scenario, state, "Could you give me the order number?", KIND)
+    c.backend = ScriptedBackend([first.text])
     turn, _ = c.next_turn(scenario, state, "ok", DISMISSIVE)
-    assert turn.guard.startswith("fallback:") and "repeat" in turn.guard
+    assert turn.guard == "fallback:repeat" and turn.text != first.text
+
+
+def test_saying_goodbye_when_the_beat_does_not_end_is_refused(scenario):
+    c = customer()
+    _, state = c.opening(scenario)
+    c.backend = ScriptedBackend(["It's ORD-48213. Thanks for your help, bye!"])
+    turn, state = c.next_turn(scenario, state, "Could you give me the order number?", KIND)
+    assert turn.guard == "fallback:ends_early" and state.outcome is None
+
+
+@pytest.mark.parametrize("candidate, guard", [
+    ("Okay, that does not work for me if it really gets here by Saturday.", "fallback:meaning_flip"),
+    ("Okay.", "fallback:dropped_content"),
+    ("Okay, that works for me if it truly arrives by Saturday. Thanks for sorting it out.", "model"),
+])
+def test_resolving_beat_phrasings(scenario, candidate, guard):
+    c = customer(min_similarity=0.0)
+    _, state = c.opening(scenario)
+    c.backend = ScriptedBackend([candidate])
+    scores = {"empathy": 0.9, "ownership": 0.9, "solution": 0.95, "follow_up": 0.9}
+    turn, _ = c.next_turn(scenario, state, "I've reshipped it by express; it arrives tomorrow.", scores)
+    assert turn.guard == guard and turn.beat == "accepts_fix"
+    assert (" ".join(turn.text.split()) == candidate) == (guard == "model")
 
 
 def test_asking_for_the_order_number_reveals_it(scenario):
