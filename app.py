@@ -27,6 +27,10 @@ CSS = """
 """
 
 
+DELAYS = [("now", 0), ("after 15 min", 900), ("after 1 h", 3600), ("after 4 h", 14400), ("after 20 h", 72000),
+          ("after 30 h", 108000)]
+
+
 def esc(text: object) -> str:
     """Escape for Markdown/HTML display: the text shows as written, nothing in it runs or formats."""
     return html.escape(str(text), quote=False).replace("*", "\\*").replace("_", "\\_").replace("`", "\\`")
@@ -131,11 +135,14 @@ def render_problems(check: Check) -> str:
     return "\n".join(lines)
 
 
-def reply_to(services: Services, run_id: str, text: str) -> tuple[Run, TurnResult]:
-    """One trainee reply in a practice or playtest run; a refused reply is one message in the page."""
+def reply_to(services: Services, run_id: str, text: str, delay_s: float | None = 0) -> tuple[Run, TurnResult]:
+    """One trainee reply in a practice or playtest run; a refused reply is one message in the page.
+    `delay_s`: the simulated time before sending (email and social); 0 or none = now, on the wall clock."""
     try:
         run = services.run(run_id)
-        return run, services.practice.reply(run, text)
+        simulated = not run.session.scenario.channel_spec.uses_wall_clock
+        delay = float(delay_s) if simulated and delay_s else None
+        return run, services.practice.reply(run, text, delay_s=delay)
     except (ReplyError, UnknownRunError) as exc:
         raise gr.Error(str(exc.args[0])) from None
 
@@ -173,7 +180,11 @@ def _practice_tab(demo: gr.Blocks, services: Services) -> gr.Dropdown:
                                       sanitize_html=True, feedback_options=None, buttons=["copy"])
             reply = gr.Textbox(label="Your reply", lines=3, elem_id="dojo-reply",
                                placeholder="Write to the customer…")
-            send_btn = gr.Button("Send", variant="primary", elem_id="dojo-send")
+            with gr.Row():
+                # Email and social run on a simulated clock: the trainee may send "20 hours later".
+                delay_dd = gr.Dropdown(choices=DELAYS, value=0, label="Send (simulated time)", scale=1,
+                                       visible=False, elem_id="dojo-delay")
+                send_btn = gr.Button("Send", variant="primary", elem_id="dojo-send", scale=3)
         with gr.Column(scale=1):
             feedback = gr.Markdown("", elem_id="dojo-feedback")
     card = gr.Markdown("", elem_id="dojo-scorecard")
@@ -188,10 +199,11 @@ def _practice_tab(demo: gr.Blocks, services: Services) -> gr.Dropdown:
         scenario = run.session.scenario
         return {run_id: run.session.id, record: render_record(scenario),
                 conversation: render_conversation(run), feedback: "", card: "", reply: "",
-                kb_results: render_articles(services.knowledge.search("", prefer=scenario.kb_articles))}
+                kb_results: render_articles(services.knowledge.search("", prefer=scenario.kb_articles)),
+                delay_dd: gr.Dropdown(value=0, visible=not scenario.channel_spec.uses_wall_clock)}
 
-    def send(current: str, text: str):
-        run, result = reply_to(services, current, text)
+    def send(current: str, text: str, delay: float | None = 0):
+        run, result = reply_to(services, current, text, delay)
         return {conversation: render_conversation(run), feedback: render_feedback(result),
                 card: render_scorecard(run) if run.session.ended else "", reply: ""}
 
@@ -202,14 +214,16 @@ def _practice_tab(demo: gr.Blocks, services: Services) -> gr.Dropdown:
             prefer = ()
         return render_articles(services.knowledge.search(query or "", prefer=prefer))
 
-    start_outputs = [run_id, record, conversation, feedback, card, reply, kb_results]
+    start_outputs = [run_id, record, conversation, feedback, card, reply, kb_results, delay_dd]
     start_btn.click(start, inputs=[scenario_dd], outputs=start_outputs, api_name="start")
     # A visitor lands in a conversation: the first scenario starts when the page opens, from the
     # library as it is now (a trainer may have saved a new scenario since the server started).
     demo.load(start, inputs=[scenario_dd], outputs=start_outputs, api_name=False)
     demo.load(lambda: gr.Dropdown(choices=scenario_choices(services)), outputs=[scenario_dd], api_name=False)
-    send_btn.click(send, inputs=[run_id, reply], outputs=[conversation, feedback, card, reply], api_name="reply")
-    reply.submit(send, inputs=[run_id, reply], outputs=[conversation, feedback, card, reply], api_name=False)
+    send_btn.click(send, inputs=[run_id, reply, delay_dd], outputs=[conversation, feedback, card, reply],
+                   api_name="reply")
+    reply.submit(send, inputs=[run_id, reply, delay_dd], outputs=[conversation, feedback, card, reply],
+                 api_name=False)
     kb_query.submit(search, inputs=[run_id, kb_query], outputs=[kb_results], api_name="kb_search")
     return scenario_dd
 

@@ -270,6 +270,7 @@ class Customer:
         beat_vec, cand_vecs, said_vecs = vectors[0], vectors[1:1 + len(candidates)], vectors[1 + len(candidates):]
         hidden = [f for f in scenario.facts if f.id not in state.revealed and f.says not in line]
         keep = set(TOKENS_TO_KEEP.findall(line))
+        names = proper_nouns(line)
         limit = min(scenario.channel_spec.max_chars, int(2.5 * len(line)) + 60)
         content = _content_words(line)
         negations = len(NEGATION.findall(line))
@@ -290,7 +291,8 @@ class Customer:
                 out.append("role_swap")
             elif META.search(text):
                 out.append("meta")
-            elif not keep.issubset(set(TOKENS_TO_KEEP.findall(text))):
+            elif not keep.issubset(set(TOKENS_TO_KEEP.findall(text))) or not names.issubset(proper_nouns(text)
+                                                                                          | set(text.split())):
                 out.append("lost_detail")
             elif any(_leaks(text, fact.says) for fact in hidden):
                 out.append("leak")
@@ -336,6 +338,16 @@ def split_for_rewrite(line: str, seed: int) -> tuple[str, str, str]:
     longer = [i for i, x in enumerate(sentences) if len(x.split()) >= 4] or list(range(len(sentences)))
     i = longer[seed % len(longer)]
     return " ".join(sentences[:i]), sentences[i], " ".join(sentences[i + 1:])
+
+
+def proper_nouns(text: str) -> set[str]:
+    """Capitalised words inside a sentence (names, places, days, products): a rephrasing must keep them."""
+    out = set()
+    for sentence in re.split(r"(?<=[.!?])\s+", text):
+        for word in re.findall(r"[A-Za-z][\w'-]*", sentence)[1:]:
+            if word[0].isupper() and not word.isupper() and word.split("'")[0] != "I":
+                out.add(word)
+    return out
 
 
 def _content_words(text: str) -> set[str]:

@@ -82,14 +82,15 @@ def test_repeat_of_an_earlier_turn_is_refused(scenario):
 def test_saying_goodbye_when_the_beat_does_not_end_is_refused(scenario):
     c = customer()
     _, state = c.opening(scenario)
-    c.backend = ScriptedBackend(["It's ORD-48213. Thanks for your help, bye!"])
+    c.backend = ScriptedBackend(["It's ORD-48213. I emailed on Friday, nobody answered. Thanks for your help, bye!"])
     turn, state = c.next_turn(scenario, state, "Could you give me the order number?", KIND)
     assert turn.guard == "fallback:ends_early" and state.outcome is None
 
 
 @pytest.mark.parametrize("candidate, guard", [
     ("Okay, that does not work for me if it really gets here by Saturday.", "fallback:meaning_flip"),
-    ("Okay.", "fallback:dropped_content"),
+    ("Okay, Saturday.", "fallback:dropped_content"),
+    ("Okay, that works for me if it really gets here soon. Thanks for sorting it.", "fallback:lost_detail"),
     ("Okay, that works for me if it truly arrives by Saturday. Thanks for sorting it out.", "model"),
 ])
 def test_resolving_beat_phrasings(scenario, candidate, guard):
