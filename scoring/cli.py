@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from simulator import model_files
+from simulator.backends import BackendError
 from simulator.settings import SettingError, Settings, settings_table
 
 EXIT_INVALID = 1
@@ -23,7 +24,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = Settings.from_env()
         return int(args.handler(args, settings) or 0)
-    except (SettingError, model_files.ModelFileError) as exc:
+    except (SettingError, model_files.ModelFileError, BackendError) as exc:
         print(f"dojo: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:

@@ -43,6 +43,17 @@ def shared_once(method):
     return property(getter)
 
 
+def _in_hf_cache(model_id: str) -> bool:
+    try:
+        from huggingface_hub import try_to_load_from_cache
+    except ImportError:  # pragma: no cover - transformers depends on it
+        return False
+    try:
+        return isinstance(try_to_load_from_cache(model_id, "config.json"), str)
+    except ValueError:  # not a valid repo id
+        return False
+
+
 class UnknownRunError(KeyError):
     """A practice run id that this process does not hold (expired, or another server's)."""
 
@@ -110,6 +121,9 @@ class Services:
             return OpenAIBackend(s.openai_base_url, s.openai_model, s.openai_api_key, s.openai_timeout_s)
         if s.customer_backend == "transformers":
             model = s.customer_model or verify_customer(s)
+            if s.customer_model and not Path(s.customer_model).is_dir() and not _in_hf_cache(s.customer_model):
+                raise SettingError(f"DOJO_CUSTOMER_MODEL={s.customer_model!r}: not a model directory, and not in the "
+                                   "local Hugging Face cache (models are never downloaded at run time)")
             return TransformersBackend(model, threads=s.threads, style=self.customer_style)
         raise SettingError(f"DOJO_CUSTOMER_BACKEND={s.customer_backend!r}: use transformers, openai or scripted")
 

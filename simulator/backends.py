@@ -127,7 +127,11 @@ class TransformersBackend:
 
 
 class BackendError(RuntimeError):
-    """The customer backend cannot work (model missing, endpoint unreachable); one line for the user."""
+    """The customer backend cannot work as configured (model missing, no endpoint set); one line."""
+
+
+class BackendUnavailable(BackendError):
+    """The endpoint failed this time (unreachable, HTTP error, bad answer); the session can go on."""
 
 
 class OpenAIBackend:
@@ -174,15 +178,15 @@ class OpenAIBackend:
             with urllib.request.urlopen(req, timeout=max(1.0, timeout)) as response:
                 payload = json.loads(response.read().decode("utf-8"))
         except urllib.error.HTTPError as exc:
-            raise BackendError(f"customer endpoint {self.base_url}: HTTP {exc.code} "
+            raise BackendUnavailable(f"customer endpoint {self.base_url}: HTTP {exc.code} "
                                f"{exc.read(300).decode('utf-8', 'replace').strip()}") from None
         except (urllib.error.URLError, TimeoutError, OSError) as exc:
             reason = getattr(exc, "reason", exc)
-            raise BackendError(f"customer endpoint {self.base_url} unreachable: {reason}") from None
+            raise BackendUnavailable(f"customer endpoint {self.base_url} unreachable: {reason}") from None
         except ValueError:
-            raise BackendError(f"customer endpoint {self.base_url}: the answer is not JSON") from None
+            raise BackendUnavailable(f"customer endpoint {self.base_url}: the answer is not JSON") from None
         try:
             return [str(c["message"]["content"] or "") for c in payload["choices"]]
         except (KeyError, TypeError):
-            raise BackendError(f"customer endpoint {self.base_url}: no choices[].message.content in the "
+            raise BackendUnavailable(f"customer endpoint {self.base_url}: no choices[].message.content in the "
                                "answer") from None

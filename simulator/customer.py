@@ -20,7 +20,7 @@ from typing import Protocol
 
 import numpy as np
 
-from simulator.backends import Backend, BackendError, Generation
+from simulator.backends import Backend, BackendUnavailable, Generation
 from simulator.register import frame
 from simulator.reply_acts import ReplyActs, analyse
 from simulator.scenario import Beat, Scenario
@@ -211,7 +211,7 @@ class Customer:
         try:
             raw = self.backend.generate(request)
             unavailable = None
-        except BackendError as exc:  # an endpoint went away: the session goes on with the scenario's line
+        except BackendUnavailable as exc:  # an endpoint went away: the session goes on with the scenario's line
             raw, unavailable = [], str(exc)
         if request.prompt and getattr(self.backend, "style", "chat") == "completion":
             # A completion model rewrote one sentence of the line: put it back among the others.

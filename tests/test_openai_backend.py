@@ -130,3 +130,11 @@ def test_the_session_goes_on_when_the_endpoint_drops(fast_services):
     result = services.practice.reply(run, "So sorry! Could you give me the order number?")
     assert result.customer.guard == "fallback:backend_unavailable" and "ORD-48213" in result.customer.text
     assert not run.session.ended
+
+
+def test_a_customer_model_that_is_neither_a_folder_nor_cached_is_one_setting_error(fast_services):
+    from simulator.settings import SettingError
+
+    settings = Settings(home=fast_services.settings.home, customer_model="nobody/no-such-model")
+    with pytest.raises(SettingError, match="DOJO_CUSTOMER_MODEL='nobody/no-such-model': not a model directory"):
+        Services(settings, embedder_kind="hashing").backend  # noqa: B018 (the property builds it)

@@ -84,3 +84,13 @@ def test_bad_input_is_one_line_and_exit_2(env, tmp_path, args, message):
     assert done.returncode == 2 and done.stdout == ""
     [line] = done.stderr.strip().splitlines()
     assert line.startswith("dojo: ") and message in line
+
+
+def test_openai_backend_without_an_endpoint_is_one_line(env, tmp_path):
+    replies = tmp_path / "r.txt"
+    replies.write_text("hello\n")
+    done = dojo({**env, "DOJO_OPENAI_BASE_URL": ""}, "play", "late-parcel-chat", "--replies", str(replies),
+                 "--backend", "openai")
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.stderr.strip() == ("dojo: the openai backend needs DOJO_OPENAI_BASE_URL "
+                                   "(e.g. http://localhost:8000/v1)")
