@@ -12,6 +12,7 @@ Otherwise the beat text itself is sent and the fallback is counted.
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 from collections.abc import Mapping, Sequence
@@ -25,6 +26,7 @@ from simulator.register import frame
 from simulator.reply_acts import ReplyActs, analyse
 from simulator.scenario import Beat, Scenario
 
+log = logging.getLogger(__name__)
 MOOD_START = {"calm": 0.1, "annoyed": 0.35, "frustrated": 0.6, "angry": 0.8}
 
 
@@ -208,11 +210,12 @@ class Customer:
                              n=self.config.candidates,
                              max_new_tokens=min(self.config.max_new_tokens, int(1.5 * words_left) + 6),
                              temperature=self.config.temperature, seed=seed, prompt=prompt, prefix=prefix)
+        unavailable = False
         try:
             raw = self.backend.generate(request)
-            unavailable = None
         except BackendUnavailable as exc:  # an endpoint went away: the session goes on with the scenario's line
-            raw, unavailable = [], str(exc)
+            log.warning("customer backend unavailable, sending the scenario's line: %s", exc)
+            raw, unavailable = [], True
         if request.prompt and getattr(self.backend, "style", "chat") == "completion":
             # A completion model rewrote one sentence of the line: put it back among the others.
             raw = [" ".join(x for x in (before, clean(c, part), after) if x) for c in raw]

@@ -39,6 +39,9 @@ def test_trainer_edits_validates_playtests_and_saves(browser, url, library):
     original = path.read_text(encoding="utf-8")
     page = browser.new_page(viewport={"width": 1500, "height": 1100})
     page.goto(url)
+    # Let the page's load events finish first (the practice tab starts a session, loading the models on a
+    # cold start), so nothing re-renders while the trainer types.
+    page.locator("#dojo-conversation .message.bot").first.wait_for(timeout=120_000)
     page.get_by_role("tab", name="Scenario editor").click()
     page.locator("#dojo-edit-file input").click()
     page.get_by_role("option", name="late-parcel-chat.yaml").click()
@@ -47,6 +50,7 @@ def test_trainer_edits_validates_playtests_and_saves(browser, url, library):
     problems.get_by_text("Valid.").wait_for(timeout=30_000)
 
     code = page.locator("#dojo-editor .cm-content")
+    code.get_by_text("id: late-parcel-chat").wait_for(timeout=30_000)  # the editor shows the opened file
     code.click()
     page.keyboard.press("Control+Home")
     page.keyboard.type("oops: true\n")
