@@ -74,25 +74,32 @@ class ScorerModel:
         return cls(blob["version"], blob["embedder"], blob["models"], card)
 
 
+# Bumped whenever training or the decision rule changes, so a model's version says how it was made.
+RECIPE = "s2"  # s2: thresholds and metrics on max(whole reply, best sentence)
+
+
 def fit(rows: list[LabeledReply], embed, rubric: Rubric, embedder_name: str, seed: int = 0) -> ScorerModel:
     """Train one calibrated classifier per criterion. `embed(texts) -> ndarray` gives the features."""
     started = time.perf_counter()
     splits = {s: [r for r in rows if r.split == s] for s in ("train", "validation", "test")}
     feats = {s: embed([r.text for r in rs]) for s, rs in splits.items()}
+    # Validation and test are scored as the Scorer scores a reply: the higher of the whole reply's
+    # probability and its best sentence's. Thresholds and the model card follow that same rule.
+    parts = {s: _sentence_features(splits[s], embed) for s in ("validation", "test")}
     models: dict[str, CriterionModel] = {}
     metrics: dict[str, dict] = {}
     for c in CRITERIA:
         y = {s: np.array([r.labels[c] for r in rs]) for s, rs in splits.items()}
         base = LogisticRegression(C=4.0, max_iter=2000, class_weight="balanced", random_state=seed)
         est = CalibratedClassifierCV(base, method="sigmoid", cv=5).fit(feats["train"], y["train"])
-        val_p = est.predict_proba(feats["validation"])[:, 1]
-        threshold = _best_threshold(y["validation"], val_p)
-        model = CriterionModel(c, est, threshold)
+        model = CriterionModel(c, est, 0.5)
+        val_p = reply_proba(model, feats["validation"], *parts["validation"])
+        model = CriterionModel(c, est, _best_threshold(y["validation"], val_p))
         models[c] = model
-        metrics[c] = evaluate(y["test"], model.proba(feats["test"]), threshold)
-    version = f"r{rubric.version}-{data_hash(rows)[:10]}"
+        metrics[c] = evaluate(y["test"], reply_proba(model, feats["test"], *parts["test"]), model.threshold)
+    version = f"r{rubric.version}-{RECIPE}-{data_hash(rows)[:10]}"
     card = {
-        "version": version, "rubric": f"{rubric.id}@{rubric.version}", "embedder": embedder_name,
+        "version": version, "recipe": RECIPE, "rubric": f"{rubric.id}@{rubric.version}", "embedder": embedder_name,
         "trained_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "train_seconds": round(time.perf_counter() - started, 2),
         "data": {s: len(rs) for s, rs in splits.items()},
@@ -101,6 +108,27 @@ def fit(rows: list[LabeledReply], embed, rubric: Rubric, embedder_name: str, see
         "test_metrics": metrics,
     }
     return ScorerModel(version, embedder_name, models, card)
+
+
+def _sentence_features(rows: list[LabeledReply], embed) -> tuple[np.ndarray, np.ndarray]:
+    """Embeddings of every sentence of every reply, and the index of the reply each belongs to."""
+    from simulator.reply_acts import sentences
+
+    owners, texts = [], []
+    for i, r in enumerate(rows):
+        for sentence in sentences(r.text) or [r.text]:
+            owners.append(i)
+            texts.append(sentence)
+    return (embed(texts) if texts else np.zeros((0, 1))), np.array(owners, dtype=int)
+
+
+def reply_proba(model: CriterionModel, whole: np.ndarray, sentence_feats: np.ndarray,
+                owners: np.ndarray) -> np.ndarray:
+    """Per reply: max(whole-reply probability, best sentence probability)."""
+    p = model.proba(whole).copy()
+    if len(owners):
+        np.maximum.at(p, owners, model.proba(sentence_feats))
+    return p
 
 
 def evaluate(y: np.ndarray, p: np.ndarray, threshold: float) -> dict:

@@ -71,6 +71,16 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("paths", nargs="+", type=Path, metavar="PATH")
     p.set_defaults(handler=_validate)
 
+    p = sub.add_parser("score", help="score replies from a JSON-lines file",
+                       description="Score replies on the four rubric criteria. INPUT has one JSON object per "
+                                   "line: {\"id\": str, \"text\": str, \"context\": str (optional), \"channel\": "
+                                   "str (optional)}. One output line per input line, same order: id, scores, "
+                                   "verdicts, evidence, model_version; a bad line gives {\"line\", \"error\"} there "
+                                   "(and on stderr) and the rest go on. Exit 1 if any line failed.")
+    p.add_argument("input", type=Path, metavar="INPUT.jsonl", help="replies to score ('-' for stdin)")
+    p.add_argument("-o", "--output", type=Path, metavar="OUTPUT.jsonl", help="write here instead of stdout")
+    p.set_defaults(handler=_score)
+
     p = sub.add_parser("play", help="play a whole session from a file of trainee replies",
                        description="Play a scenario with trainee replies from FILE: plain text (one reply per "
                                    "line) or JSON lines ({\"text\": ..., \"delay_seconds\": ...}). Prints the "
@@ -147,6 +157,73 @@ def _validate(args, settings: Settings) -> int:
 
 class UsageError(ValueError):
     """Bad input to a command (unknown id, unreadable file): one line, exit 2."""
+
+
+SCORE_BATCH = 256
+CHANNELS = ("email", "live_chat", "social_public", "social_dm", "bot_handoff")
+
+
+def parse_score_line(line: str) -> tuple[str, str] | str:
+    """(id, text) of one input line, or what is wrong with it (one line)."""
+    try:
+        item = json.loads(line)
+    except ValueError as exc:
+        return f"not valid JSON ({exc.msg})"
+    if not isinstance(item, dict):
+        return "expected an object with id and text"
+    ident, text = item.get("id"), item.get("text")
+    if not isinstance(ident, str) or not ident:
+        return "id: needs a non-empty string"
+    if not isinstance(text, str) or not text.strip():
+        return f"text: needs a non-empty string (id {ident!r})"
+    if len(text) > 20_000:
+        return f"text: {len(text)} characters; the limit is 20000 (id {ident!r})"
+    for key in ("context", "channel"):
+        if key in item and not isinstance(item[key], str):
+            return f"{key}: needs a string (id {ident!r})"
+    if "channel" in item and item["channel"] not in CHANNELS:
+        return f"channel: {item['channel']!r} is not one of {', '.join(CHANNELS)} (id {ident!r})"
+    return ident, text
+
+
+def _score(args, settings: Settings) -> int:
+    from scoring.services import Services
+
+    try:
+        raw = sys.stdin.read() if str(args.input) == "-" else args.input.read_text(encoding="utf-8")
+    except OSError as exc:
+        print(f"dojo: {args.input}: cannot read ({exc.strerror})", file=sys.stderr)
+        return EXIT_USAGE
+    except UnicodeDecodeError:
+        print(f"dojo: {args.input}: not UTF-8 text", file=sys.stderr)
+        return EXIT_USAGE
+    services = Services.from_settings(settings)
+    if not services.has_scorer():
+        services.train()
+    scorer = services.scorer
+    parsed = [(n, parse_score_line(line)) for n, line in enumerate(raw.splitlines(), 1) if line.strip()]
+    out = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout  # noqa: SIM115
+    failed = 0
+    try:
+        for start in range(0, len(parsed), SCORE_BATCH):
+            chunk = parsed[start:start + SCORE_BATCH]
+            good = [(n, p) for n, p in chunk if isinstance(p, tuple)]
+            scores = iter(scorer.score_many([text for _, (_, text) in good]))
+            for number, item in chunk:
+                if isinstance(item, str):
+                    failed += 1
+                    print(f"{args.input}:{number}: {item}", file=sys.stderr)
+                    out.write(json.dumps({"line": number, "error": item}) + "\n")
+                    continue
+                score = next(scores)
+                out.write(json.dumps({
+                    "id": item[0], "scores": {c: round(s.probability, 4) for c, s in score.criteria.items()},
+                    "verdicts": score.verdicts, "evidence": {c: s.evidence for c, s in score.criteria.items()},
+                    "model_version": score.model_version}, ensure_ascii=False) + "\n")
+    finally:
+        if args.output:
+            out.close()
+    return EXIT_INVALID if failed else 0
 
 
 def read_replies(path: Path) -> list[tuple[str, float | None]]:

@@ -57,11 +57,15 @@ class MiniLMEmbedder:
 
         if not texts:
             return np.zeros((0, DIM), dtype=np.float32)
+        # Batches of similar length pad less: sorting first nearly doubles throughput on mixed input
+        # (whole replies and their sentences); the rows are put back in the caller's order at the end.
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        ordered = [texts[i] for i in order]
         with self._lock:
             self._ensure_loaded()
             chunks = []
-            for start in range(0, len(texts), self.batch_size):
-                batch = [t if t.strip() else "." for t in texts[start:start + self.batch_size]]
+            for start in range(0, len(ordered), self.batch_size):
+                batch = [t if t.strip() else "." for t in ordered[start:start + self.batch_size]]
                 enc = self._tokenizer(batch, padding=True, truncation=True, max_length=self.max_length,
                                       return_tensors="pt")
                 with torch.inference_mode():
@@ -69,7 +73,9 @@ class MiniLMEmbedder:
                 mask = enc["attention_mask"].unsqueeze(-1).to(hidden.dtype)
                 pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
                 chunks.append(torch.nn.functional.normalize(pooled, dim=1).numpy())
-            return np.concatenate(chunks).astype(np.float32)
+        out = np.empty((len(texts), DIM), dtype=np.float32)
+        out[order] = np.concatenate(chunks)
+        return out
 
 
 class HashingEmbedder:

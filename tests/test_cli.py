@@ -18,7 +18,7 @@ def dojo(*args: str) -> subprocess.CompletedProcess:
 
 
 @pytest.mark.parametrize("command", [[], ["serve"], ["models"], ["models", "pull"], ["models", "status"],
-                                     ["train"], ["validate"]])
+                                     ["train"], ["validate"], ["score"], ["play"]])
 def test_every_command_has_help(command, capsys):
     with pytest.raises(SystemExit) as info:
         main([*command, "--help"])

@@ -47,3 +47,12 @@ def test_instructions_in_the_reply_change_neither_the_customer_nor_the_solution_
     assert not result.score.criteria["solution"].verdict
     assert result.customer.beat != "accepts_fix" and run.session.outcome != "resolved"
     assert "satisfied" not in result.customer.text.lower()
+
+
+def test_minilm_batches_sorted_by_length_keep_the_callers_order():
+    embedder = MiniLMEmbedder()
+    texts = ["A long sentence about a parcel that did not arrive on Monday at all, and nobody called.", "Hi",
+             "Medium length text here."]
+    batched = embedder.embed(texts)
+    for i, text in enumerate(texts):
+        assert cosine(batched[i], embedder.embed([text])[0]) > 0.9999

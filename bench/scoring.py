@@ -1,0 +1,110 @@
+"""Benchmark of reply scoring: per-reply latency, batch throughput, test-split quality, against a baseline.
+
+    python bench/scoring.py [--repeats 200] [--batch 512]
+
+The scorer as the app runs it (MiniLM embeddings of the reply and each sentence, one calibrated logistic
+regression per criterion, max of whole reply and best sentence) against a baseline of word and
+character n-grams (TF-IDF + logistic regression, whole reply), both trained on the same train split of
+`rubrics/labeled.jsonl` and measured on the same fixed test split.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import f1_score
+from sklearn.pipeline import make_pipeline, make_union
+
+CRITERIA = ("empathy", "ownership", "solution", "follow_up")
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[max(0, round(q * len(ordered)) - 1)]
+
+
+def ngram_baseline(train, test) -> tuple[dict[str, float], float, float]:
+    """Macro-F1 per criterion, p50 single-reply latency (ms), batch replies/s."""
+    f1, models = {}, {}
+    for c in CRITERIA:
+        features = make_union(TfidfVectorizer(ngram_range=(1, 2), min_df=1, sublinear_tf=True),
+                              TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True))
+        model = make_pipeline(features, LogisticRegression(max_iter=2000, class_weight="balanced"))
+        model.fit([r.text for r in train], [r.labels[c] for r in train])
+        models[c] = model
+        f1[c] = f1_score([r.labels[c] for r in test], model.predict([r.text for r in test]), average="macro")
+    texts = [r.text for r in test]
+    single = []
+    for text in texts * 2:
+        started = time.perf_counter()
+        for m in models.values():
+            m.predict_proba([text])
+        single.append((time.perf_counter() - started) * 1000)
+    batch = texts * 6
+    started = time.perf_counter()
+    for m in models.values():
+        m.predict_proba(batch)
+    return f1, statistics.median(single), len(batch) / (time.perf_counter() - started)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeats", type=int, default=200, help="single replies timed")
+    parser.add_argument("--batch", type=int, default=512, help="replies in the throughput batch")
+    args = parser.parse_args(argv)
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    # Run as `python bench/scoring.py`, this file's folder comes first on sys.path and its name would hide
+    # the `scoring` package: take the folder off before importing it.
+    sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+    sys.modules.pop("scoring", None)
+    from scoring.rubric import load_labeled
+    from scoring.services import Services
+    from simulator.settings import Settings
+
+    services = Services.from_settings(Settings.from_env())
+    if not services.has_scorer():
+        services.train()
+    scorer = services.scorer
+    rows = load_labeled(services.settings.rubrics_dir)
+    train = [r for r in rows if r.split == "train"]
+    test = [r for r in rows if r.split == "test"]
+    texts = [r.text for r in test]
+    scorer.score_many(texts[:8])  # load the embedder before timing
+
+    single = []
+    for i in range(args.repeats):
+        started = time.perf_counter()
+        scorer(texts[i % len(texts)])
+        single.append((time.perf_counter() - started) * 1000)
+    batch = (texts * (args.batch // len(texts) + 1))[: args.batch]
+    started = time.perf_counter()
+    scored = scorer.score_many(batch)
+    throughput = len(batch) / (time.perf_counter() - started)
+    ours = {c: f1_score([r.labels[c] for r in test], [s.criteria[c].verdict for s in scored[: len(test)]],
+                        average="macro") for c in CRITERIA}
+    base_f1, base_p50, base_throughput = ngram_baseline(train, test)
+
+    print(f"\nScoring benchmark: {len(train)} train / {len(test)} test replies ({scorer.version}); "
+          f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}\n")
+    print("| metric | target | MiniLM scorer | n-gram baseline |")
+    print("|---|---|---|---|")
+    print(f"| per-reply latency p50 | <= 15 ms | {statistics.median(single):.1f} ms | {base_p50:.1f} ms |")
+    print(f"| per-reply latency p95 | | {percentile(single, 0.95):.1f} ms | |")
+    print(f"| batch throughput ({len(batch)} replies) | >= 300 /s | {throughput:.0f} /s | {base_throughput:.0f} /s |")
+    for c in CRITERIA:
+        print(f"| test macro-F1 {c} | >= 0.85 | {ours[c]:.3f} | {base_f1[c]:.3f} |")
+    print(f"| test macro-F1 mean | | {np.mean(list(ours.values())):.3f} | {np.mean(list(base_f1.values())):.3f} |")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

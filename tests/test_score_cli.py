@@ -1,0 +1,63 @@
+"""`dojo score`: one output line per input line in order; a bad line is reported and the rest go on."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def env(fast_services) -> dict[str, str]:
+    return {**os.environ, "DOJO_HOME": str(fast_services.settings.home), "DOJO_EMBEDDER": "hashing"}
+
+
+def dojo(env, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "scoring.cli", *args], capture_output=True, text=True, cwd=ROOT,
+                          env=env, timeout=120, input=stdin)
+
+
+def test_scores_every_line_in_order_and_reports_bad_lines(env, tmp_path):
+    source = tmp_path / "in.jsonl"
+    source.write_text("\n".join([
+        json.dumps({"id": "r1", "text": "I'm sorry for the wait. I've refunded you today.", "channel": "email"}),
+        "{not json",
+        json.dumps({"id": "r2"}),
+        json.dumps({"id": "r3", "text": "Thanks!", "context": "Great service", "channel": "social_public"}),
+        json.dumps({"id": "r4", "text": "hi", "channel": "fax"}),
+    ]) + "\n")
+    out = tmp_path / "out.jsonl"
+    done = dojo(env, "score", str(source), "-o", str(out))
+    assert done.returncode == 1 and done.stdout == ""
+    assert done.stderr.strip().splitlines() == [
+        f"{source}:2: not valid JSON (Expecting property name enclosed in double quotes)",
+        f"{source}:3: text: needs a non-empty string (id 'r2')",
+        f"{source}:5: channel: 'fax' is not one of email, live_chat, social_public, social_dm, bot_handoff (id 'r4')",
+    ]
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [r.get("id") or r["line"] for r in rows] == ["r1", 2, 3, "r3", 5]
+    first = rows[0]
+    assert set(first) == {"id", "scores", "verdicts", "evidence", "model_version"}
+    assert set(first["scores"]) == {"empathy", "ownership", "solution", "follow_up"}
+    assert all(0.0 <= p <= 1.0 for p in first["scores"].values())
+    assert all(isinstance(v, bool) for v in first["verdicts"].values())
+
+
+def test_reads_stdin_and_writes_stdout(env):
+    done = dojo(env, "score", "-", stdin=json.dumps({"id": "x", "text": "Let me check that for you."}) + "\n")
+    assert done.returncode == 0
+    [row] = [json.loads(line) for line in done.stdout.splitlines()]
+    assert row["id"] == "x" and row["model_version"]
+
+
+def test_unreadable_input_is_one_line_exit_2(env, tmp_path):
+    done = dojo(env, "score", str(tmp_path / "missing.jsonl"))
+    missing = tmp_path / "missing.jsonl"
+    assert done.returncode == 2
+    assert done.stderr.strip() == f"dojo: {missing}: cannot read (No such file or directory)"
