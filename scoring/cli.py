@@ -61,7 +61,8 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("train", help="train the reply classifiers from rubrics/",
                        description="Train one classifier per rubric criterion from the labeled replies in "
                                    "the rubrics folder and make it the active scorer.")
-    p.add_argument("--if-missing", action="store_true", help="do nothing if a scorer is already active")
+    p.add_argument("--if-missing", action="store_true",
+                   help="do nothing if a scorer made by the current training recipe is already active")
     p.add_argument("--json", action="store_true", help="print the model card as JSON")
     p.set_defaults(handler=_train)
 

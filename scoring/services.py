@@ -169,7 +169,9 @@ class Services:
         return model
 
     def has_scorer(self) -> bool:
-        return (self.scorers_dir / "ACTIVE").is_file()
+        """An active scorer made by the current training recipe (an older one is retrained by set-up)."""
+        active = self.scorers_dir / "ACTIVE"
+        return active.is_file() and f"-{classifier.RECIPE}-" in active.read_text()
 
     # --- practice runs held by this process ------------------------------------------------------
 

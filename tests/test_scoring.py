@@ -72,3 +72,16 @@ def test_practice_run_ends_with_scorecard_and_kpis(fast_services):
     assert card.turns == 1 and card.first_response_s is not None
     assert set(kpis) >= {"First response time", "Resolution", "Simulated CSAT", "First contact resolution"}
     assert 1 <= card.csat <= 5
+
+
+def test_a_scorer_from_an_older_training_recipe_counts_as_missing(tmp_path):
+    from scoring.classifier import RECIPE
+    from scoring.services import Services
+    from simulator.settings import Settings
+
+    services = Services(Settings(home=tmp_path, customer_backend="scripted"), embedder_kind="hashing")
+    services.scorers_dir.mkdir(parents=True)
+    (services.scorers_dir / "ACTIVE").write_text("r1-50ba5f2ca7")  # made before recipes were named
+    assert not services.has_scorer()
+    (services.scorers_dir / "ACTIVE").write_text(f"r1-{RECIPE}-50ba5f2ca7")
+    assert services.has_scorer()
