@@ -9,6 +9,7 @@ from pathlib import Path
 
 from simulator import model_files
 from simulator.backends import BackendError
+from simulator.channels import Channel
 from simulator.settings import SettingError, Settings, settings_table
 
 EXIT_INVALID = 1
@@ -161,7 +162,7 @@ class UsageError(ValueError):
 
 
 SCORE_BATCH = 256
-CHANNELS = ("email", "live_chat", "social_public", "social_dm", "bot_handoff")
+CHANNELS = tuple(c.value for c in Channel)
 
 
 def parse_score_line(line: str) -> tuple[str, str] | str:
@@ -203,7 +204,11 @@ def _score(args, settings: Settings) -> int:
         services.train()
     scorer = services.scorer
     parsed = [(n, parse_score_line(line)) for n, line in enumerate(raw.splitlines(), 1) if line.strip()]
-    out = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout  # noqa: SIM115
+    try:
+        out = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout  # noqa: SIM115
+    except OSError as exc:
+        print(f"dojo: {args.output}: cannot write ({exc.strerror})", file=sys.stderr)
+        return EXIT_USAGE
     failed = 0
     try:
         for start in range(0, len(parsed), SCORE_BATCH):

@@ -61,3 +61,11 @@ def test_unreadable_input_is_one_line_exit_2(env, tmp_path):
     missing = tmp_path / "missing.jsonl"
     assert done.returncode == 2
     assert done.stderr.strip() == f"dojo: {missing}: cannot read (No such file or directory)"
+
+
+def test_unwritable_output_is_one_line_exit_2(env, tmp_path):
+    source = tmp_path / "in.jsonl"
+    source.write_text(json.dumps({"id": "x", "text": "hello"}) + "\n")
+    target = tmp_path / "no-such-folder" / "out.jsonl"
+    done = dojo(env, "score", str(source), "-o", str(target))
+    assert done.returncode == 2 and done.stderr.strip() == f"dojo: {target}: cannot write (No such file or directory)"
