@@ -334,6 +334,13 @@ def _cross_check(data: dict, filename: str, lines: dict[tuple, int], kb_ids: set
         problem(["beats"], "no beat ends the session as resolved (add `ends: resolved` to one)")
     if data["channel"] == "bot_handoff" and not data.get("bot_transcript"):
         problem(["bot_transcript"], "a bot_handoff scenario needs the bot_transcript the trainee takes over")
+    limit = spec(data["channel"]).max_chars
+    messages = [(["opening", "says"], data["opening"]["says"])]
+    messages += [(["beats", i, "says"], b["says"]) for i, b in enumerate(data["beats"])]
+    messages += [(["endings", k], v) for k, v in data.get("endings", {}).items()]
+    for path, text in messages:
+        if len(text) > limit:
+            problem(path, f"{len(text)} characters; a {spec(data['channel']).label.lower()} message is at most {limit}")
     if data["channel"] == "email" and not data["opening"].get("subject"):
         problem(["opening", "subject"], "an email scenario needs a subject on its opening message")
     return problems

@@ -98,3 +98,11 @@ def test_every_schema_field_has_a_description():
 
     walk(schema, "")
     assert schema.get("additionalProperties") is False and not missing, missing
+
+
+def test_a_public_post_over_280_characters_is_reported(scenario_text):
+    text = scenario_text.replace("channel: live_chat", "channel: social_public").replace(
+        'says: "So what happens now? Will it get here by Saturday or not?"',
+        'says: "' + "So what happens now? " * 15 + '"')
+    [message] = problems_of(text)
+    assert message.endswith("beats[5].says: 315 characters; a public social post message is at most 280")
