@@ -282,6 +282,8 @@ def _editor_tab(demo: gr.Blocks, services: Services, practice_dd: gr.Dropdown) -
         return render_problems(store.check(name or "draft.yaml", text or ""))
 
     def save(name: str, fp: str, text: str):
+        if not name:
+            raise gr.Error("Open a scenario file, or start a new one from the template, before saving.")
         try:
             saved = store.save(Draft(name, text or "", fp or ""))
         except AuthoringError as exc:

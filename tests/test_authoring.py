@@ -154,6 +154,11 @@ def test_editor_api_open_check_playtest_save(client, library):
     assert "Priya Raman" in record
 
 
+def test_save_before_opening_anything_says_what_to_do(client):
+    with pytest.raises(Exception, match="Open a scenario file, or start a new one"):
+        client.predict("", "", "id: x\n", api_name="/save_scenario")
+
+
 def test_playtest_of_an_invalid_draft_names_the_first_problem(client):
     with pytest.raises(Exception, match="Fix the problems first"):
         client.predict("late-parcel-chat.yaml", "id: [", api_name="/playtest")
