@@ -30,7 +30,7 @@ from simulator.scenario import (
     Problem,
     Scenario,
     ScenarioError,
-    ScenarioLibrary,
+    article_ids,
     load_scenario,
     parse_scenario,
 )
@@ -94,9 +94,10 @@ class ScenarioStore:
 
     def entries(self) -> list[Entry]:
         out = []
+        kb = self.kb_ids()
         for path in sorted(self.folder.glob("*.yaml")):
             try:
-                s = load_scenario(path, kb_ids=self.kb_ids())
+                s = load_scenario(path, kb_ids=kb)
                 out.append(Entry(path.name, s.id, s.title, s.version, True))
             except ScenarioError:
                 out.append(Entry(path.name, path.stem, f"(invalid) {path.name}", None, False))
@@ -130,8 +131,7 @@ class ScenarioStore:
         return Draft(name, text, "")
 
     def kb_ids(self) -> set[str]:
-        kb = self.folder / "kb"
-        return {p.stem for p in kb.glob("*.md")} if kb.is_dir() else set()
+        return article_ids(self.folder)
 
     def check(self, name: str, text: str) -> Check:
         """Everything `dojo validate` checks, plus: the id is not another file's."""
@@ -183,9 +183,6 @@ class ScenarioStore:
                 yield
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
-
-    def library(self) -> ScenarioLibrary:
-        return ScenarioLibrary.load(self.folder)
 
 
 def _typed_version(text: str) -> int | None:

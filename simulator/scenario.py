@@ -418,11 +418,17 @@ def _build(data: dict, source: Path | None) -> Scenario:
         max_turns=data.get("max_turns", 8), source=source)
 
 
+def article_ids(folder: Path) -> set[str]:
+    """Ids of the knowledge-base articles in `folder/kb/` (empty if there is none)."""
+    kb = Path(folder) / "kb"
+    return {p.stem for p in kb.glob("*.md")} if kb.is_dir() else set()
+
+
 def _kb_ids(path: Path) -> set[str]:
     """Article ids of the knowledge base next to a scenario file (its folder's or parent's `kb/`)."""
     for folder in (path.parent, path.parent.parent):
         if (folder / "kb").is_dir():
-            return {p.stem for p in (folder / "kb").glob("*.md")}
+            return article_ids(folder)
     return set()
 
 
@@ -444,9 +450,11 @@ def load_many(files: Iterable[Path]) -> tuple[dict[str, Scenario], list[Problem]
     """Load every file; invalid ones and duplicate ids become problems, never a silent drop."""
     scenarios: dict[str, Scenario] = {}
     problems: list[Problem] = []
+    kb_by_folder: dict[Path, set[str]] = {}
     for path in files:
+        kb = kb_by_folder.setdefault(path.parent, _kb_ids(path))  # once per folder, not per file
         try:
-            scenario = load_scenario(path)
+            scenario = load_scenario(path, kb_ids=kb)
         except ScenarioError as exc:
             problems.extend(exc.problems)
             continue
@@ -466,17 +474,12 @@ class ScenarioLibrary:
 
     scenarios: Mapping[str, Scenario]
     problems: tuple[Problem, ...] = ()
-    folder: Path | None = None
 
     @classmethod
     def load(cls, folder: Path) -> ScenarioLibrary:
         files, problems = scenario_files([folder])
         scenarios, more = load_many(files)
-        return cls(scenarios, tuple(problems + more), Path(folder))
-
-    @property
-    def kb_dir(self) -> Path | None:
-        return self.folder / "kb" if self.folder else None
+        return cls(scenarios, tuple(problems + more))
 
     def get(self, scenario_id: str) -> Scenario:
         try:
