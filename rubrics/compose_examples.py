@@ -142,7 +142,14 @@ def main() -> None:
     if path.exists():
         kept = [line for line in path.read_text(encoding="utf-8").splitlines()
                 if line.strip() and json.loads(line)["source"] != "composed-v1"]
-    lines = kept + [json.dumps(r, ensure_ascii=False) for r in compose(600)]
+    # The same text twice could land in train and test at once: keep the first of each.
+    seen = {json.loads(line)["text"] for line in kept}
+    composed = []
+    for r in compose(600):
+        if r["text"] not in seen:
+            seen.add(r["text"])
+            composed.append(json.dumps(r, ensure_ascii=False))
+    lines = kept + composed
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
