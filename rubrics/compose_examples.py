@@ -113,6 +113,11 @@ NAMES = ["Priya", "Tom", "Maria", "Kwame", "Lena", "Diego", "Aisha", "Ben"]
 
 
 def compose(n: int, seed: int = 20261124) -> list[dict]:
+    return [row for row, _ in compose_with_parts(n, seed)]
+
+
+def compose_with_parts(n: int, seed: int = 20261124) -> list[tuple[dict, list[tuple[str, tuple[str, ...]]]]]:
+    """Each composed reply with its sentences and the criteria each one carries (for evidence checks)."""
     rng = random.Random(seed)
     out = []
     for i in range(n):
@@ -128,11 +133,12 @@ def compose(n: int, seed: int = 20261124) -> list[dict]:
             parts.append(rng.choice(POOLS["hard_negative"]))
         if rng.random() < 0.35:
             parts.append(rng.choice(POOLS["neutral"][3:6] + POOLS["neutral"][9:10]))
-        text = " ".join(p for p, _ in parts)
-        text = text.format(thing=thing, problem=problem, fix=fix, time=time, name=rng.choice(NAMES))
+        name = rng.choice(NAMES)
+        filled = [(p.format(thing=thing, problem=problem, fix=fix, time=time, name=name), labs) for p, labs in parts]
+        text = " ".join(p for p, _ in filled)
         text = text[0].upper() + text[1:]
         labels = {c: int(any(c in labs for _, labs in parts)) for c in (E, O, S, F)}
-        out.append({"id": f"composed-{i:04d}", "text": text, **labels, "source": "composed-v1"})
+        out.append(({"id": f"composed-{i:04d}", "text": text, **labels, "source": "composed-v1"}, filled))
     return out
 
 

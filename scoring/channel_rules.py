@@ -1,13 +1,30 @@
-"""Channel rules: verdicts that are rules, not learned. Response time against the channel's standard, no
-personal data requested on a public channel, no asking again for what the bot already collected."""
+"""Channel rules: verdicts that are rules, not learned, each with its evidence.
+
+- response_time: the reply's response time against the channel's standard (or the scenario's).
+- no_personal_data_in_public: on a public channel, no personal data (account number, email, phone,
+  address, password, card, date of birth) asked for, or written out, unless the sentence moves the
+  conversation to a private channel first.
+- no_reasking_bot_data: after a bot hand-off, no asking again for what the bot already collected.
+
+`check_reply` needs only the channel (what `dojo score` knows); `check` adds what a scenario knows.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
-from simulator.channels import format_duration
-from simulator.reply_acts import analyse, personal_data_requests
-from simulator.scenario import Scenario
+from simulator.channels import Channel, format_duration, spec
+from simulator.reply_acts import (
+    SENSITIVE_DATA,
+    analyse,
+    is_request,
+    moves_private,
+    personal_data_disclosed,
+    personal_data_requests,
+    sentences,
+)
+from simulator.scenario import Fact, Scenario
 
 
 @dataclass(frozen=True)
@@ -22,26 +39,60 @@ class RuleVerdict:
 
 
 def check(reply: str, scenario: Scenario, response_s: float | None) -> list[RuleVerdict]:
+    """Every rule that applies to a reply in a scenario."""
+    out = check_reply(reply, scenario.channel, response_s, standard_s=scenario.response_standard_s)
+    if scenario.bot_collected:
+        out.append(bot_data_rule(reply, scenario))
+    return out
+
+
+def check_reply(reply: str, channel: Channel | str, response_s: float | None = None,
+                standard_s: float | None = None) -> list[RuleVerdict]:
+    """The rules a channel alone decides: response time (if known) and personal data in public."""
+    channel_spec = spec(channel)
     out = []
     if response_s is not None:
-        standard = scenario.response_standard_s
+        standard = channel_spec.response_standard_s if standard_s is None else standard_s
         ok = response_s <= standard
         out.append(RuleVerdict(
             "response_time", ok,
-            f"Answered in {format_duration(response_s)}; the {scenario.channel_spec.label.lower()} standard is "
-            f"{format_duration(standard)}." + ("" if ok else " Too slow: acknowledge quickly, even before the fix.")))
-    acts = analyse(reply, scenario)
-    if scenario.channel_spec.public:
-        bad = [(k, s) for k, s in personal_data_requests(reply) if k in acts.personal_data_in_public]
-        out.append(RuleVerdict(
-            "no_personal_data_in_public", not bad,
-            (f"Asked for {', '.join(dict.fromkeys(k for k, _ in bad))} on a public channel: move to a DM first."
-             if bad else "No personal data asked for in public."),
-            bad[0][1] if bad else ""))
-    if scenario.bot_collected:
-        fault = acts.reasked_bot_data
-        out.append(RuleVerdict(
-            "no_reasking_bot_data", not fault,
-            (f"The bot already collected {', '.join(fault)}; asking again makes the customer repeat themselves."
-             if fault else "Did not ask again for what the bot collected.")))
+            f"Answered in {format_duration(response_s)}; the {channel_spec.label.lower()} standard is "
+            f"{format_duration(standard)}." + ("" if ok else " Too slow: acknowledge quickly, even before the fix."),
+            f"{format_duration(response_s)} (standard {format_duration(standard)})"))
+    if channel_spec.public:
+        out.append(public_data_rule(reply))
     return out
+
+
+def public_data_rule(reply: str) -> RuleVerdict:
+    asked = [(k, s) for k, s in personal_data_requests(reply) if k in SENSITIVE_DATA and not moves_private(s)]
+    written = personal_data_disclosed(reply)
+    if asked:
+        kinds = ", ".join(dict.fromkeys(k for k, _ in asked))
+        return RuleVerdict("no_personal_data_in_public", False,
+                           f"Asked for {kinds} on a public channel: move to a DM first.", asked[0][1])
+    if written:
+        kinds = ", ".join(dict.fromkeys(k for k, _ in written))
+        return RuleVerdict("no_personal_data_in_public", False,
+                           f"Wrote out {kinds} on a public channel, where anyone can read it: say it in a DM.",
+                           written[0][1])
+    return RuleVerdict("no_personal_data_in_public", True, "No personal data asked for or written out in public.")
+
+
+def bot_data_rule(reply: str, scenario: Scenario) -> RuleVerdict:
+    fault = analyse(reply, scenario).reasked_bot_data
+    if not fault:
+        return RuleVerdict("no_reasking_bot_data", True, "Did not ask again for what the bot collected.")
+    facts = {f.id: f for f in scenario.facts}
+    return RuleVerdict(
+        "no_reasking_bot_data", False,
+        f"The bot already collected {', '.join(fault)}; asking again makes the customer repeat themselves.",
+        _asking_sentence(reply, [facts[f] for f in fault if f in facts]))
+
+
+def _asking_sentence(reply: str, facts: Iterable[Fact]) -> str:
+    keys = [k.lower() for f in facts for k in f.asked_by]
+    for sentence in sentences(reply):
+        if is_request(sentence) and any(k in sentence.lower() for k in keys):
+            return sentence
+    return ""

@@ -1,41 +1,181 @@
 """Criterion classifiers: fit, evaluate, save and load the scikit-learn models behind the scorer.
 
-One calibrated logistic regression per criterion over sentence embeddings. The decision threshold is
-chosen on the validation split (best F1); the test split is only evaluated. A trained model is a
-folder `$DOJO_HOME/scorers/<version>/` with `model.joblib` and `card.json`; the file `ACTIVE` names
-the version in use. `version` is derived from the rubric version and a hash of the training data, so
-the same data gives the same version.
+Per criterion, one scikit-learn `Pipeline`:
+
+    features   = FeatureUnion(MiniLM vector of the text, word 1-2-grams TF-IDF, character 2-5-grams TF-IDF)
+    classifier = CalibratedClassifierCV(LogisticRegression, sigmoid fitted on 5-fold out-of-fold scores)
+
+The pipelines take a `Texts` batch (the texts and their MiniLM vectors, computed once per batch by the
+embedder and shared by the four criteria). The feature step is fitted once on the train split and is the
+same object in all four pipelines, so the scorer computes it once per batch too.
+
+A reply meets a criterion if it does so anywhere: its raw score is the higher of the whole reply's and its
+best sentence's (`reply_proba`). A maximum over sentences runs high, so that raw score is calibrated once
+more (`ReplyCalibration`: a sigmoid fitted on out-of-fold raw scores of the train split), which makes
+the reported probability mean what it says. The decision threshold is then chosen on the validation
+split (best macro-F1); the test split is only evaluated, never tuned on. A trained model is a folder
+`$DOJO_HOME/scorers/<version>/` with `model.joblib`, `card.json` and `card.md`; the file `ACTIVE` names
+the version in use. `version` is derived from the rubric version, the recipe and a hash of the training
+data, so the same data gives the same version.
 """
 
 from __future__ import annotations
 
 import json
+import platform
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import joblib
 import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.calibration import CalibratedClassifierCV
+from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import f1_score, precision_score, recall_score
+from sklearn.pipeline import FeatureUnion, Pipeline
 
+from scoring.embeddings import Embedded
 from scoring.rubric import LabeledReply, Rubric, data_hash
 from simulator.scenario import CRITERIA
+
+# Bumped whenever training or the decision rule changes, so a model's version says how it was made.
+# s3: MiniLM (one pass, sentence vectors by span pooling) + word and character n-grams.
+RECIPE = "s3"
 
 
 class NoScorerError(RuntimeError):
     """No trained scorer is present. The message is one line with the fix."""
 
 
+@dataclass(frozen=True)
+class Texts:
+    """A batch for the pipelines: texts and their sentence-embedding vectors, row for row."""
+
+    texts: Sequence[str]
+    vectors: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+
+class EmbeddingColumn(TransformerMixin, BaseEstimator):
+    """The MiniLM vectors of a `Texts` batch, scaled (the n-gram blocks have unit norm each)."""
+
+    def __init__(self, weight: float = 1.0):
+        self.weight = weight
+
+    def fit(self, X: Texts, y=None) -> EmbeddingColumn:
+        return self
+
+    def transform(self, X: Texts) -> np.ndarray:
+        return np.asarray(X.vectors, dtype=np.float64) * self.weight
+
+
+class TextColumn(TransformerMixin, BaseEstimator):
+    """TF-IDF over the texts of a `Texts` batch."""
+
+    def __init__(self, analyzer: str = "word", ngram_range: tuple[int, int] = (1, 2), min_df: int = 2):
+        self.analyzer = analyzer
+        self.ngram_range = ngram_range
+        self.min_df = min_df
+
+    def fit(self, X: Texts, y=None) -> TextColumn:
+        self.vectorizer_ = TfidfVectorizer(analyzer=self.analyzer, ngram_range=self.ngram_range,
+                                           min_df=self.min_df, sublinear_tf=True, lowercase=True)
+        self.vectorizer_.fit(list(X.texts))
+        return self
+
+    def transform(self, X: Texts):
+        return self.vectorizer_.transform(list(X.texts))
+
+
+def make_features() -> FeatureUnion:
+    return FeatureUnion([
+        ("minilm", EmbeddingColumn()),
+        ("words", TextColumn("word", (1, 2))),
+        ("chars", TextColumn("char_wb", (2, 5))),
+    ])
+
+
+def make_classifier(seed: int = 0) -> CalibratedClassifierCV:
+    base = LogisticRegression(C=4.0, max_iter=3000, class_weight="balanced", random_state=seed)
+    # ensemble=False: the sigmoid is fitted on 5-fold out-of-fold scores, then one model on all the train
+    # split is kept, so scoring costs one logistic regression, not five.
+    return CalibratedClassifierCV(base, method="sigmoid", cv=5, ensemble=False)
+
+
+@dataclass(frozen=True)
+class ReplyCalibration:
+    """p = 1 / (1 + exp(-(slope * logit(raw) + intercept))), raw = max(whole reply, best sentence)."""
+
+    slope: float = 1.0
+    intercept: float = 0.0
+
+    def __call__(self, raw: np.ndarray) -> np.ndarray:
+        from scipy.special import expit, logit
+
+        raw = np.clip(np.asarray(raw, dtype=float), 1e-6, 1 - 1e-6)
+        return expit(self.slope * logit(raw) + self.intercept)
+
+    @classmethod
+    def fit(cls, raw: np.ndarray, y: np.ndarray) -> ReplyCalibration:
+        from scipy.special import logit
+
+        raw = np.clip(np.asarray(raw, dtype=float), 1e-6, 1 - 1e-6)
+        lr = LogisticRegression(C=1e4).fit(logit(raw).reshape(-1, 1), y)
+        return cls(float(lr.coef_[0, 0]), float(lr.intercept_[0]))
+
+
 @dataclass
 class CriterionModel:
     criterion: str
-    estimator: CalibratedClassifierCV
+    pipeline: Pipeline
     threshold: float
+    calibration: ReplyCalibration = field(default_factory=ReplyCalibration)
 
-    def proba(self, features: np.ndarray) -> np.ndarray:
-        return self.estimator.predict_proba(features)[:, 1]
+    def proba(self, batch: Texts) -> np.ndarray:
+        return self.pipeline.predict_proba(batch)[:, 1]
+
+    def proba_from_features(self, features) -> np.ndarray:
+        """Probabilities from the already computed feature step (shared by the four criteria)."""
+        return self.pipeline[-1].predict_proba(features)[:, 1]
+
+
+class LinearHeads:
+    """The four criteria's calibrated logistic regressions as one matrix product.
+
+    Each pipeline ends in `CalibratedClassifierCV(ensemble=False)`: one logistic regression and one
+    sigmoid, p = 1 / (1 + exp(a * (w.x + b) + c)). Stacking the four `w` turns four scikit-learn calls
+    (about 0.5 ms each for a single reply) into one product. Equal to the pipelines' `predict_proba`
+    (tested to 1e-9).
+    """
+
+    def __init__(self, models: dict[str, CriterionModel]):
+        self.criteria = list(models)
+        coefs, intercepts, slopes, offsets = [], [], [], []
+        for m in models.values():
+            clf = m.pipeline[-1]
+            if len(clf.calibrated_classifiers_) != 1:
+                raise ValueError("LinearHeads needs CalibratedClassifierCV(ensemble=False)")
+            calibrated = clf.calibrated_classifiers_[0]
+            coefs.append(calibrated.estimator.coef_[0])
+            intercepts.append(calibrated.estimator.intercept_[0])
+            slopes.append(calibrated.calibrators[0].a_)
+            offsets.append(calibrated.calibrators[0].b_)
+        self.coef = np.column_stack(coefs)
+        self.intercept = np.array(intercepts)
+        self.slope = np.array(slopes)
+        self.offset = np.array(offsets)
+
+    def __call__(self, features) -> dict[str, np.ndarray]:
+        from scipy.special import expit
+
+        decision = np.asarray(features @ self.coef) + self.intercept
+        p = expit(-(self.slope * decision + self.offset))
+        return {c: p[:, k] for k, c in enumerate(self.criteria)}
 
 
 @dataclass
@@ -45,12 +185,26 @@ class ScorerModel:
     models: dict[str, CriterionModel]
     card: dict = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        self._heads = LinearHeads(self.models)
+
+    @property
+    def features(self) -> FeatureUnion:
+        """The fitted feature step, the same object in every criterion's pipeline."""
+        return next(iter(self.models.values())).pipeline[0]
+
+    def probabilities(self, batch: Texts) -> dict[str, np.ndarray]:
+        if not len(batch):
+            return {c: np.zeros(0) for c in self.models}
+        return self._heads(self.features.transform(batch))
+
     def save(self, scorers_dir: Path, activate: bool = True) -> Path:
         folder = scorers_dir / self.version
         folder.mkdir(parents=True, exist_ok=True)
         joblib.dump({"version": self.version, "embedder": self.embedder, "models": self.models},
                     folder / "model.joblib")
         (folder / "card.json").write_text(json.dumps(self.card, indent=2))
+        (folder / "card.md").write_text(card_markdown(self.card))
         if activate:
             tmp = scorers_dir / "ACTIVE.tmp"
             tmp.write_text(self.version)
@@ -66,68 +220,97 @@ class ScorerModel:
         path = scorers_dir / version / "model.joblib"
         try:
             blob = joblib.load(path)
-        except (OSError, EOFError, ValueError, KeyError) as exc:
+        except (OSError, EOFError, ValueError, KeyError, AttributeError, ImportError, IndexError) as exc:
             raise NoScorerError(f"scorer {path} is missing or damaged ({type(exc).__name__}): "
                                 f"run `dojo train`") from None
         card_path = scorers_dir / version / "card.json"
         card = json.loads(card_path.read_text()) if card_path.is_file() else {}
-        return cls(blob["version"], blob["embedder"], blob["models"], card)
+        try:
+            return cls(blob["version"], blob["embedder"], blob["models"], card)
+        except (AttributeError, ValueError, IndexError, TypeError):
+            raise NoScorerError(f"scorer {version} was made by an older training recipe: run `dojo train`") from None
 
 
-# Bumped whenever training or the decision rule changes, so a model's version says how it was made.
-RECIPE = "s2"  # s2: thresholds and metrics on max(whole reply, best sentence)
+EmbedFn = Callable[[Sequence[str]], Embedded]
+SPLITS = ("train", "validation", "test")
 
 
-def fit(rows: list[LabeledReply], embed, rubric: Rubric, embedder_name: str, seed: int = 0) -> ScorerModel:
-    """Train one calibrated classifier per criterion. `embed(texts) -> ndarray` gives the features."""
+def fit(rows: list[LabeledReply], embed: EmbedFn, rubric: Rubric, embedder_name: str, seed: int = 0) -> ScorerModel:
+    """Train one calibrated pipeline per criterion. `embed(texts)` gives replies' and sentences' vectors."""
     started = time.perf_counter()
-    splits = {s: [r for r in rows if r.split == s] for s in ("train", "validation", "test")}
-    feats = {s: embed([r.text for r in rs]) for s, rs in splits.items()}
-    # Validation and test are scored as the Scorer scores a reply: the higher of the whole reply's
-    # probability and its best sentence's. Thresholds and the model card follow that same rule.
-    parts = {s: _sentence_features(splits[s], embed) for s in ("validation", "test")}
+    splits = {s: [r for r in rows if r.split == s] for s in SPLITS}
+    embedded = {s: embed([r.text for r in rs]) for s, rs in splits.items()}
+    train = Texts([r.text for r in splits["train"]], embedded["train"].replies)
+    features = make_features().fit(train)
+    train_feats = features.transform(train)
+    train_sentences = features.transform(_batches(splits["train"], embedded["train"])[1])
+    scored = {s: _batches(splits[s], embedded[s]) for s in ("validation", "test")}
+    scored_feats = {s: (features.transform(w), features.transform(p)) for s, (w, p) in scored.items()}
     models: dict[str, CriterionModel] = {}
     metrics: dict[str, dict] = {}
+    by_source: dict[str, dict[str, float]] = {}
     for c in CRITERIA:
         y = {s: np.array([r.labels[c] for r in rs]) for s, rs in splits.items()}
-        base = LogisticRegression(C=4.0, max_iter=2000, class_weight="balanced", random_state=seed)
-        est = CalibratedClassifierCV(base, method="sigmoid", cv=5).fit(feats["train"], y["train"])
-        model = CriterionModel(c, est, 0.5)
-        val_p = reply_proba(model, feats["validation"], *parts["validation"])
-        model = CriterionModel(c, est, _best_threshold(y["validation"], val_p))
+        clf = make_classifier(seed).fit(train_feats, y["train"])
+        calibration = ReplyCalibration.fit(
+            _out_of_fold_raw(train_feats, train_sentences, embedded["train"].owners, y["train"], seed), y["train"])
+        model = CriterionModel(c, Pipeline([("features", features), ("classifier", clf)]), 0.5, calibration)
+        p = {s: calibration(reply_proba(model.proba_from_features(w), model.proba_from_features(ps),
+                                        embedded[s].owners))
+             for s, (w, ps) in scored_feats.items()}
+        model.threshold = _best_threshold(y["validation"], p["validation"])
         models[c] = model
-        metrics[c] = evaluate(y["test"], reply_proba(model, feats["test"], *parts["test"]), model.threshold)
+        metrics[c] = evaluate(y["test"], p["test"], model.threshold)
+        for source in sorted({r.source for r in splits["test"]}):
+            mask = np.array([r.source == source for r in splits["test"]])
+            by_source.setdefault(source, {"n": int(mask.sum())})[c] = round(float(f1_score(
+                y["test"][mask], p["test"][mask] >= model.threshold, average="macro", zero_division=0)), 4)
     version = f"r{rubric.version}-{RECIPE}-{data_hash(rows)[:10]}"
     card = {
         "version": version, "recipe": RECIPE, "rubric": f"{rubric.id}@{rubric.version}", "embedder": embedder_name,
+        "data_hash": data_hash(rows),
         "trained_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "train_seconds": round(time.perf_counter() - started, 2),
+        "machine": f"{platform.machine()}, Python {platform.python_version()}",
         "data": {s: len(rs) for s, rs in splits.items()},
-        "sources": _count_sources(rows),
+        "positives": {s: {c: sum(r.labels[c] for r in rs) for c in CRITERIA} for s, rs in splits.items()},
+        "sources": _count(r.source for r in rows),
+        "channels": _count(r.channel or "unspecified" for r in rows),
         "thresholds": {c: round(m.threshold, 3) for c, m in models.items()},
+        "reply_calibration": {c: {"slope": round(m.calibration.slope, 4),
+                                  "intercept": round(m.calibration.intercept, 4)} for c, m in models.items()},
         "test_metrics": metrics,
+        "test_macro_f1_by_source": by_source,
     }
     return ScorerModel(version, embedder_name, models, card)
 
 
-def _sentence_features(rows: list[LabeledReply], embed) -> tuple[np.ndarray, np.ndarray]:
-    """Embeddings of every sentence of every reply, and the index of the reply each belongs to."""
-    from simulator.reply_acts import sentences
+def _out_of_fold_raw(whole, sentences, owners: np.ndarray, y: np.ndarray, seed: int, folds: int = 5) -> np.ndarray:
+    """Raw reply scores (max of whole reply and best sentence) of the train split, each from a model
+    that did not see that reply: what the reply calibration is fitted on."""
+    from sklearn.model_selection import StratifiedKFold
 
-    owners, texts = [], []
-    for i, r in enumerate(rows):
-        for sentence in sentences(r.text) or [r.text]:
-            owners.append(i)
-            texts.append(sentence)
-    return (embed(texts) if texts else np.zeros((0, 1))), np.array(owners, dtype=int)
+    raw = np.zeros(len(y))
+    for fit_rows, held in StratifiedKFold(folds, shuffle=True, random_state=seed).split(np.zeros(len(y)), y):
+        clf = make_classifier(seed).fit(whole[fit_rows], y[fit_rows])
+        mine = np.isin(owners, held)
+        local = {reply: k for k, reply in enumerate(held)}
+        raw[held] = reply_proba(clf.predict_proba(whole[held])[:, 1], clf.predict_proba(sentences[mine])[:, 1],
+                                np.array([local[o] for o in owners[mine]], dtype=int))
+    return raw
 
 
-def reply_proba(model: CriterionModel, whole: np.ndarray, sentence_feats: np.ndarray,
-                owners: np.ndarray) -> np.ndarray:
+def _batches(rows: list[LabeledReply], embedded: Embedded) -> tuple[Texts, Texts]:
+    """The replies and all their sentences, as pipeline batches."""
+    return (Texts([r.text for r in rows], embedded.replies),
+            Texts(embedded.sentence_texts, embedded.sentences))
+
+
+def reply_proba(whole: np.ndarray, sentences: np.ndarray, owners: np.ndarray) -> np.ndarray:
     """Per reply: max(whole-reply probability, best sentence probability)."""
-    p = model.proba(whole).copy()
+    p = np.array(whole, dtype=float, copy=True)
     if len(owners):
-        np.maximum.at(p, owners, model.proba(sentence_feats))
+        np.maximum.at(p, owners, sentences)
     return p
 
 
@@ -144,6 +327,7 @@ def evaluate(y: np.ndarray, p: np.ndarray, threshold: float) -> dict:
 
 
 def expected_calibration_error(y: np.ndarray, p: np.ndarray, bins: int = 10) -> float:
+    """Mean |confidence - accuracy| over 10 equal-width probability bins, weighted by bin size."""
     edges = np.linspace(0, 1, bins + 1)
     idx = np.clip(np.digitize(p, edges[1:-1]), 0, bins - 1)
     total = 0.0
@@ -155,13 +339,59 @@ def expected_calibration_error(y: np.ndarray, p: np.ndarray, bins: int = 10) -> 
 
 
 def _best_threshold(y: np.ndarray, p: np.ndarray) -> float:
-    candidates = np.linspace(0.2, 0.8, 25)
+    candidates = np.linspace(0.1, 0.9, 33)
     scores = [f1_score(y, (p >= t).astype(int), average="macro", zero_division=0) for t in candidates]
     return float(candidates[int(np.argmax(scores))])
 
 
-def _count_sources(rows: list[LabeledReply]) -> dict[str, int]:
+def _count(values) -> dict[str, int]:
     out: dict[str, int] = {}
-    for r in rows:
-        out[r.source] = out.get(r.source, 0) + 1
-    return out
+    for v in values:
+        out[v] = out.get(v, 0) + 1
+    return dict(sorted(out.items()))
+
+
+def card_markdown(card: dict) -> str:
+    """The model card as Markdown: what it was trained on and how it does on the test split."""
+    m = card["test_metrics"]
+    lines = [
+        f"# Model card: reply scorer `{card['version']}`",
+        "",
+        "Generated by `dojo train`; do not edit by hand. The scorer's four criterion classifiers "
+        "(see `scoring/classifier.py`), trained on the labeled replies in `rubrics/`.",
+        "",
+        f"- Rubric: `{card['rubric']}`; training recipe `{card['recipe']}`; embedder `{card['embedder']}`",
+        f"- Data hash: `{card['data_hash']}`",
+        f"- Trained {card['trained_at']} in {card['train_seconds']} s ({card['machine']})",
+        "",
+        "## Data",
+        "",
+        "| split | replies | empathy + | ownership + | solution + | follow_up + |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for s in SPLITS:
+        pos = card["positives"][s]
+        lines.append(f"| {s} | {card['data'][s]} | " + " | ".join(str(pos[c]) for c in CRITERIA) + " |")
+    lines += ["", "Sources: " + ", ".join(f"{k} {v}" for k, v in card["sources"].items()) + ".",
+              "Channels: " + ", ".join(f"{k} {v}" for k, v in card["channels"].items()) + ".",
+              "", "The split is fixed by a hash of each reply's id (70 / 15 / 15). Thresholds are chosen on "
+              "validation; the test split is never tuned on.", "",
+              "## Test split", "",
+              "| criterion | threshold | precision | recall | F1 | macro-F1 | ECE |",
+              "|---|---:|---:|---:|---:|---:|---:|"]
+    for c in CRITERIA:
+        x = m[c]
+        lines.append(f"| {c} | {card['thresholds'][c]:.3f} | {x['precision']:.3f} | {x['recall']:.3f} | "
+                     f"{x['f1']:.3f} | {x['macro_f1']:.3f} | {x['ece']:.3f} |")
+    lines += ["", "ECE: expected calibration error, 10 equal-width bins, of the probability the scorer reports "
+              "(the higher of the whole reply's and its best sentence's score, calibrated on out-of-fold train "
+              "scores).", "",
+              "Macro-F1 on the test split by source:", "",
+              "| source | n | " + " | ".join(CRITERIA) + " |", "|---|---:|" + "---:|" * len(CRITERIA)]
+    for source, row in card["test_macro_f1_by_source"].items():
+        lines.append(f"| {source} | {row['n']} | " + " | ".join(f"{row[c]:.3f}" for c in CRITERIA) + " |")
+    lines += ["", "## Limits", "",
+              "All replies were written by the support-dojo authors (see `rubrics/README.md`); one labeler, "
+              "so the labels carry one reviewer's reading of the rubric. Replies are in English. "
+              "The classifiers see the reply only, not the customer's message it answers.", ""]
+    return "\n".join(lines)

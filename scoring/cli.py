@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
+from scoring.rubric import RubricError
 from simulator import model_files
 from simulator.backends import BackendError
 from simulator.channels import Channel
@@ -27,6 +29,10 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.handler(args, settings) or 0)
     except (SettingError, model_files.ModelFileError, BackendError) as exc:
         print(f"dojo: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except RubricError as exc:  # e.g. `dojo serve` with a broken rubric.yaml: every problem, one line each
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
@@ -65,20 +71,26 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--if-missing", action="store_true",
                    help="do nothing if a scorer made by the current training recipe is already active")
     p.add_argument("--json", action="store_true", help="print the model card as JSON")
+    p.add_argument("--card", type=Path, metavar="FILE.md",
+                   help="also write the model card as Markdown here (the repository keeps rubrics/MODEL_CARD.md)")
     p.set_defaults(handler=_train)
 
-    p = sub.add_parser("validate", help="check scenario files",
-                       description="Check scenario files (or folders of them). Prints one line per problem: "
-                                   "file:line: field: message. Exit 0 if all are valid, 1 otherwise.")
+    p = sub.add_parser("validate", help="check scenario files, the rubric and labeled replies",
+                       description="Check scenario files (or folders of them), and a rubrics folder (rubric.yaml "
+                                   "against rubric.schema.json, and every labeled reply in its *.jsonl files). "
+                                   "Prints one line per problem: file:line: field: message. Exit 0 if all are "
+                                   "valid, 1 otherwise.")
     p.add_argument("paths", nargs="+", type=Path, metavar="PATH")
     p.set_defaults(handler=_validate)
 
     p = sub.add_parser("score", help="score replies from a JSON-lines file",
                        description="Score replies on the four rubric criteria. INPUT has one JSON object per "
                                    "line: {\"id\": str, \"text\": str, \"context\": str (optional), \"channel\": "
-                                   "str (optional)}. One output line per input line, same order: id, scores, "
-                                   "verdicts, evidence, model_version; a bad line gives {\"line\", \"error\"} there "
-                                   "(and on stderr) and the rest go on. Exit 1 if any line failed.")
+                                   "str (optional), \"response_seconds\": number (optional, needs channel)}. One "
+                                   "output line per input line, same order: id, scores, verdicts, evidence, "
+                                   "model_version, and with a channel the channel rules' verdicts (rules); a bad "
+                                   "line gives {\"line\", \"error\"} there (and on stderr) and the rest go on. "
+                                   "Exit 1 if any line failed.")
     p.add_argument("input", type=Path, metavar="INPUT.jsonl", help="replies to score ('-' for stdin)")
     p.add_argument("-o", "--output", type=Path, metavar="OUTPUT.jsonl", help="write here instead of stdout")
     p.set_defaults(handler=_score)
@@ -129,13 +141,26 @@ def _models_status(args, settings: Settings) -> int:
 
 
 def _train(args, settings: Settings) -> int:
+    from scoring.classifier import card_markdown
     from scoring.services import Services
 
     services = Services.from_settings(settings)
     if args.if_missing and services.has_scorer():
         print(f"scorer: active model present in {services.scorers_dir}")
         return 0
-    model = services.train()
+    try:
+        model = services.train()
+    except RubricError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        print(f"dojo: not trained: {len(exc.problems)} problem(s) in {settings.rubrics_dir}", file=sys.stderr)
+        return EXIT_INVALID
+    if args.card:
+        try:
+            args.card.write_text(card_markdown(model.card), encoding="utf-8")
+        except OSError as exc:
+            print(f"dojo: {args.card}: cannot write ({exc.strerror})", file=sys.stderr)
+            return EXIT_USAGE
     if args.json:
         print(json.dumps(model.card, indent=2))
         return 0
@@ -147,14 +172,27 @@ def _train(args, settings: Settings) -> int:
 
 
 def _validate(args, settings: Settings) -> int:
+    from scoring.rubric import RUBRIC_FILE, Rubric, RubricError, check_labeled, labeled_files
     from simulator.scenario import load_many, scenario_files
 
-    files, problems = scenario_files(args.paths)
+    # A rubrics folder (it holds rubric.yaml) is checked as one; anything else is scenarios.
+    rubric_dirs = [p for p in args.paths if p.is_dir() and (p / RUBRIC_FILE).is_file()]
+    files, problems = scenario_files([p for p in args.paths if p not in rubric_dirs])
     scenarios, more = load_many(files)
-    for problem in problems + more:
+    problems += more
+    for folder in rubric_dirs:
+        try:
+            Rubric.load(folder)
+        except RubricError as exc:
+            problems += exc.problems
+        rows, bad = check_labeled(labeled_files(folder))
+        problems += bad
+        print(f"{folder}: rubric and {len(rows)} labeled replies checked", file=sys.stderr)
+    for problem in problems:
         print(problem)
-    print(f"{len(scenarios)} of {len(files)} scenario files valid", file=sys.stderr)
-    return EXIT_INVALID if problems or more else 0
+    if files:
+        print(f"{len(scenarios)} of {len(files)} scenario files valid", file=sys.stderr)
+    return EXIT_INVALID if problems else 0
 
 
 class UsageError(ValueError):
@@ -165,8 +203,16 @@ SCORE_BATCH = 256
 CHANNELS = tuple(c.value for c in Channel)
 
 
-def parse_score_line(line: str) -> tuple[str, str] | str:
-    """(id, text) of one input line, or what is wrong with it (one line)."""
+@dataclass(frozen=True)
+class ScoreItem:
+    id: str
+    text: str
+    channel: str | None = None
+    response_s: float | None = None
+
+
+def parse_score_line(line: str) -> ScoreItem | str:
+    """One input line as a ScoreItem, or what is wrong with it (one line)."""
     try:
         item = json.loads(line)
     except ValueError as exc:
@@ -185,10 +231,17 @@ def parse_score_line(line: str) -> tuple[str, str] | str:
             return f"{key}: needs a string (id {ident!r})"
     if "channel" in item and item["channel"] not in CHANNELS:
         return f"channel: {item['channel']!r} is not one of {', '.join(CHANNELS)} (id {ident!r})"
-    return ident, text
+    response = item.get("response_seconds")
+    if response is not None:
+        if isinstance(response, bool) or not isinstance(response, int | float) or not 0 <= response < 1e9:
+            return f"response_seconds: {response!r} is not a number of seconds >= 0 (id {ident!r})"
+        if "channel" not in item:
+            return f"response_seconds: needs a channel to judge it against (id {ident!r})"
+    return ScoreItem(ident, text, item.get("channel"), None if response is None else float(response))
 
 
 def _score(args, settings: Settings) -> int:
+    from scoring.channel_rules import check_reply
     from scoring.services import Services
 
     try:
@@ -213,8 +266,8 @@ def _score(args, settings: Settings) -> int:
     try:
         for start in range(0, len(parsed), SCORE_BATCH):
             chunk = parsed[start:start + SCORE_BATCH]
-            good = [(n, p) for n, p in chunk if isinstance(p, tuple)]
-            scores = iter(scorer.score_many([text for _, (_, text) in good]))
+            good = [p for _, p in chunk if isinstance(p, ScoreItem)]
+            scores = iter(scorer.score_many([p.text for p in good]))
             for number, item in chunk:
                 if isinstance(item, str):
                     failed += 1
@@ -222,10 +275,12 @@ def _score(args, settings: Settings) -> int:
                     out.write(json.dumps({"line": number, "error": item}) + "\n")
                     continue
                 score = next(scores)
-                out.write(json.dumps({
-                    "id": item[0], "scores": {c: round(s.probability, 4) for c, s in score.criteria.items()},
-                    "verdicts": score.verdicts, "evidence": {c: s.evidence for c, s in score.criteria.items()},
-                    "model_version": score.model_version}, ensure_ascii=False) + "\n")
+                doc = {"id": item.id, "scores": {c: round(s.probability, 4) for c, s in score.criteria.items()},
+                       "verdicts": score.verdicts, "evidence": {c: s.evidence for c, s in score.criteria.items()},
+                       "model_version": score.model_version}
+                if item.channel:
+                    doc["rules"] = [r.as_dict() for r in check_reply(item.text, item.channel, item.response_s)]
+                out.write(json.dumps(doc, ensure_ascii=False) + "\n")
     finally:
         if args.output:
             out.close()

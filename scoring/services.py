@@ -14,13 +14,13 @@ from pathlib import Path
 
 from scoring import classifier
 from scoring.classifier import ScorerModel
-from scoring.embeddings import HashingEmbedder, MiniLMEmbedder
+from scoring.embeddings import HashingEmbedder, MiniLMEmbedder, SentenceEmbedder
 from scoring.practice import Practice, Run
 from scoring.rubric import Rubric, load_labeled
 from scoring.scorer import Scorer
 from simulator.authoring import ScenarioStore
 from simulator.backends import Backend, OpenAIBackend, ScriptedBackend, TransformersBackend
-from simulator.customer import Customer, CustomerConfig, Embedder
+from simulator.customer import Customer, CustomerConfig
 from simulator.knowledge import KnowledgeBase
 from simulator.model_files import verify_customer
 from simulator.scenario import Scenario, ScenarioLibrary
@@ -109,8 +109,13 @@ class Services:
         return Rubric.load(self.settings.rubrics_dir)
 
     @shared_once
-    def embedder(self) -> Embedder:
-        return HashingEmbedder() if self.embedder_kind == "hashing" else MiniLMEmbedder()
+    def embedder(self) -> SentenceEmbedder:
+        if self.embedder_kind == "hashing":
+            return HashingEmbedder()
+        try:
+            return MiniLMEmbedder(dtype=self.settings.embedder_dtype)
+        except ValueError as exc:
+            raise SettingError(f"DOJO_EMBEDDER_DTYPE: {exc}") from None
 
     @shared_once
     def backend(self) -> Backend:
@@ -162,7 +167,7 @@ class Services:
 
     def train(self, activate: bool = True) -> ScorerModel:
         rows = load_labeled(self.settings.rubrics_dir)
-        model = classifier.fit(rows, self.embedder.embed, self.rubric, getattr(self.embedder, "name", "?"))
+        model = classifier.fit(rows, self.embedder.embed_with_sentences, self.rubric, self.embedder.name)
         model.save(self.scorers_dir, activate=activate)
         self.__dict__.pop("scorer", None)
         self.__dict__.pop("practice", None)

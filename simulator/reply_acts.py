@@ -22,7 +22,7 @@ PERSONAL_DATA = {
     "account number": r"account (number|no\.?|#)|acct",
     "email address": r"e-?mail( address)?",
     "phone number": r"phone( number)?|mobile( number)?|cell( number)?",
-    "postal address": r"(home |postal |delivery |billing )?address|post ?code|zip ?code",
+    "postal address": r"(?<!mail )(?<!e-mail )(home |postal |delivery |billing )?address|post ?code|zip ?code",
     "password": r"password|passcode|pin\b|security code|one-time code|otp\b",
     "card details": r"card (number|details|no\.?)|credit card|debit card|cvv|cvc|expiry date",
     "date of birth": r"date of birth|\bdob\b|birthday",
@@ -30,8 +30,8 @@ PERSONAL_DATA = {
 }
 _PERSONAL = {kind: re.compile(rf"\b(your|ur)\s+(\w+\s+){{0,2}}({pattern})", re.I)
              for kind, pattern in PERSONAL_DATA.items()}
-# Not personal data in the privacy sense, but a public channel is still the wrong place to ask for it.
-_SENSITIVE = set(PERSONAL_DATA) - {"order number"}
+# An order number is not personal data in the privacy sense; everything else is.
+SENSITIVE_DATA = frozenset(PERSONAL_DATA) - {"order number"}
 
 
 @dataclass(frozen=True)
@@ -44,14 +44,34 @@ class ReplyActs:
     reasked_bot_data: tuple[str, ...] = ()
 
 
+_BOUNDARY = re.compile(r"(?<=[.!?])\s+|\n+")
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) character offsets of each sentence (and line) in `text`, trimmed; no empty spans."""
+    spans, start = [], 0
+    for cut in [*_BOUNDARY.finditer(text), None]:
+        end = cut.start() if cut else len(text)
+        piece = text[start:end]
+        if piece.strip():
+            lead = len(piece) - len(piece.lstrip())
+            spans.append((start + lead, start + len(piece.rstrip())))
+        start = cut.end() if cut else len(text)
+    return spans
+
+
 def sentences(text: str) -> list[str]:
     """Split into sentences (and lines), keeping the punctuation; no empty items."""
-    parts = re.split(r"(?<=[.!?])\s+|\n+", text.strip())
-    return [p.strip() for p in parts if p.strip()]
+    return [text[a:b] for a, b in sentence_spans(text)]
 
 
 def is_request(sentence: str) -> bool:
     return bool(_REQUEST.search(sentence))
+
+
+def moves_private(text: str) -> bool:
+    """Does the text take the conversation to a private channel (DM, inbox, private message)?"""
+    return bool(_PRIVATE.search(text))
 
 
 def personal_data_requests(text: str) -> list[tuple[str, str]]:
@@ -66,6 +86,32 @@ def personal_data_requests(text: str) -> list[tuple[str, str]]:
     return found
 
 
+# Personal data written out (not asked for): on a public channel, repeating it is as bad as asking for it.
+_DISCLOSED = {
+    # Not a company's own role mailbox (support@, claims@, ...).
+    "email address": re.compile(r"\b(?!(support|help|claims|info|contact|service|care|complaints|billing|hello|"
+                                r"team|sales|noreply|no-reply)@)[\w.+-]+@[\w-]+(\.[\w-]+)+\b", re.I),
+    # A mobile number, or any number introduced as the customer's; a company's own line is not personal.
+    "phone number": re.compile(r"(?<!\d)(\+44\s?7|07)\d{3}\s?\d{3}\s?\d{3}(?!\d)|\byour (mobile|phone|number)"
+                               r"( number)?( is| on|:)?\s*\+?\d[\d ()-]{7,}\d", re.I),
+    "card details": re.compile(r"\bcard (ending|ending in|number)\s*:?\s*\d{4}\b|\b(?:\d[ -]?){13,19}\b", re.I),
+    "account number": re.compile(r"\baccount (number|no\.?|#)?\s*:?\s*\d{6,}\b", re.I),
+    "postal address": re.compile(r"\b\d{1,4}\s+[A-Z][a-z]+(\s[A-Z][a-z]+)?\s(Street|St|Road|Rd|Lane|Ln|Avenue|Ave|"
+                                 r"Drive|Close|Way|Crescent|Place|Court)\b|\b[A-Z]{1,2}\d[A-Z\d]? ?\d[A-Z]{2}\b"),
+    "password": re.compile(r"\b(password|passcode|pin)\s+(is|was|:)\s*\S+", re.I),
+}
+
+
+def personal_data_disclosed(text: str) -> list[tuple[str, str]]:
+    """(kind, the text as written) for personal data the reply writes out, e.g. an email address."""
+    found = []
+    for kind, pattern in _DISCLOSED.items():
+        match = pattern.search(text)
+        if match:
+            found.append((kind, match.group(0)))
+    return found
+
+
 def analyse(reply: str, scenario: Scenario) -> ReplyActs:
     requests = [s for s in sentences(reply) if is_request(s)]
     lowered = [s.lower() for s in requests]
@@ -75,10 +121,11 @@ def analyse(reply: str, scenario: Scenario) -> ReplyActs:
     cited = tuple(a for a in scenario.kb_articles if f"kb:{a}" in text or a in text)
     personal = personal_data_requests(reply)
     kinds = tuple(dict.fromkeys(kind for kind, _ in personal))
-    private = bool(_PRIVATE.search(reply))
+    private = moves_private(reply)
     in_public = ()
     if scenario.channel_spec.public:
-        in_public = tuple(k for k, s in personal if k in _SENSITIVE and not _PRIVATE.search(s))
+        in_public = tuple(k for k, s in personal if k in SENSITIVE_DATA and not moves_private(s))
+        in_public += tuple(k for k, _ in personal_data_disclosed(reply))
     return ReplyActs(asked_for=asked, cited=cited, personal_data_requested=kinds, moves_private=private,
                      personal_data_in_public=tuple(dict.fromkeys(in_public)),
                      reasked_bot_data=tuple(f for f in asked if f in scenario.bot_collected))

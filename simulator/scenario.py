@@ -164,12 +164,12 @@ def parse_scenario(text: str, filename: str = "<scenario>", kb_ids: Iterable[str
     return _build(data, source)
 
 
-def _read_text(path: Path) -> str:
+def _read_text(path: Path, limit: int = MAX_FILE_BYTES) -> str:
     name = str(path)
     try:
         size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise ScenarioError([Problem(name, None, "", f"file is {size} bytes; the limit is {MAX_FILE_BYTES}")])
+        if size > limit:
+            raise ScenarioError([Problem(name, None, "", f"file is {size} bytes; the limit is {limit}")])
         raw = path.read_bytes()
     except OSError as exc:
         raise ScenarioError([Problem(name, None, "", f"cannot read the file ({exc.strerror})")]) from None
@@ -181,7 +181,30 @@ def _read_text(path: Path) -> str:
                                                      f"offset {exc.start}); save the file as UTF-8")]) from None
 
 
-def _parse_yaml(text: str, filename: str) -> tuple[Any, dict[tuple, int]]:
+def parse_mapping(text: str, filename: str, validator: Draft202012Validator,
+                  what: str) -> tuple[dict, dict[tuple, int]]:
+    """Parse a YAML mapping and check it against a JSON Schema, with the scenario files' error wording.
+
+    For other YAML documents of the product (the rubric). `what` completes "the top level is a list;
+    ..." (e.g. "a rubric is a mapping of id, version, criteria"). Raises ScenarioError with every problem.
+    """
+    data, lines = _parse_yaml(text, filename, what)
+    problems = sorted((_schema_problem(err, filename, lines) for err in validator.iter_errors(data)),
+                      key=lambda p: (p.line or 0, p.field))
+    if problems:
+        raise ScenarioError(problems)
+    return data, lines
+
+
+def read_text(path: Path, limit: int = MAX_FILE_BYTES) -> str:
+    """A file's UTF-8 text, or ScenarioError with one problem (unreadable, over `limit` bytes, not UTF-8)."""
+    return _read_text(path, limit)
+
+
+_SCENARIO_WHAT = "a scenario is a mapping of id, title, version, channel, ..."
+
+
+def _parse_yaml(text: str, filename: str, what: str = _SCENARIO_WHAT) -> tuple[Any, dict[tuple, int]]:
     if len(text.encode("utf-8")) > MAX_FILE_BYTES:
         raise ScenarioError([Problem(filename, None, "", f"text is over the {MAX_FILE_BYTES}-byte limit")])
     try:
@@ -193,15 +216,13 @@ def _parse_yaml(text: str, filename: str) -> tuple[Any, dict[tuple, int]]:
             raise ScenarioError([_syntax_problem(exc, filename)]) from None
         raise ScenarioError([Problem(filename, None, "", "YAML syntax error")]) from None
     if root is None:
-        raise ScenarioError([Problem(filename, 1, "", "the file is empty; a scenario is a mapping of "
-                                                      "id, title, version, channel, ...")])
+        raise ScenarioError([Problem(filename, 1, "", f"the file is empty; {what}")])
     lines: dict[tuple, int] = {}
     _index_lines(root, (), lines, [0], filename)
     data = yaml.SafeLoader("").construct_document(root)  # from the nodes already checked; aliases built once
     if not isinstance(data, dict):
         kind = type(data).__name__ if data is not None else "nothing"
-        raise ScenarioError([Problem(filename, 1, "", f"the top level is a {kind}; a scenario is a mapping "
-                                                      "of id, title, version, channel, ...")])
+        raise ScenarioError([Problem(filename, 1, "", f"the top level is a {kind}; {what}")])
     return data, lines
 
 

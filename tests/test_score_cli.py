@@ -43,7 +43,9 @@ def test_scores_every_line_in_order_and_reports_bad_lines(env, tmp_path):
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert [r.get("id") or r["line"] for r in rows] == ["r1", 2, 3, "r3", 5]
     first = rows[0]
-    assert set(first) == {"id", "scores", "verdicts", "evidence", "model_version"}
+    assert set(first) == {"id", "scores", "verdicts", "evidence", "model_version", "rules"}
+    assert first["rules"] == []  # an email with no response time: no channel rule applies
+    assert [r["rule"] for r in rows[3]["rules"]] == ["no_personal_data_in_public"]
     assert set(first["scores"]) == {"empathy", "ownership", "solution", "follow_up"}
     assert all(0.0 <= p <= 1.0 for p in first["scores"].values())
     assert all(isinstance(v, bool) for v in first["verdicts"].values())
@@ -69,3 +71,38 @@ def test_unwritable_output_is_one_line_exit_2(env, tmp_path):
     target = tmp_path / "no-such-folder" / "out.jsonl"
     done = dojo(env, "score", str(source), "-o", str(target))
     assert done.returncode == 2 and done.stderr.strip() == f"dojo: {target}: cannot write (No such file or directory)"
+
+
+def test_channel_rules_come_with_their_evidence(env):
+    lines = [
+        {"id": "pd", "text": "Sorry! Please reply with your email address and we'll check.",
+         "channel": "social_public"},
+        {"id": "slow", "text": "Sorry for the wait, I've refunded you.", "channel": "live_chat",
+         "response_seconds": 300},
+        {"id": "plain", "text": "Sorry for the wait, I've refunded you."},
+    ]
+    done = dojo(env, "score", "-", stdin="".join(json.dumps(x) + "\n" for x in lines))
+    assert done.returncode == 0, done.stderr
+    pd, slow, plain = (json.loads(line) for line in done.stdout.splitlines())
+    [rule] = pd["rules"]
+    assert rule == {"rule": "no_personal_data_in_public", "passed": False,
+                    "message": "Asked for email address on a public channel: move to a DM first.",
+                    "evidence": "Please reply with your email address and we'll check."}
+    [rule] = slow["rules"]
+    assert rule["rule"] == "response_time" and not rule["passed"] and rule["evidence"] == "5 min (standard 60 s)"
+    assert "rules" not in plain
+
+
+@pytest.mark.parametrize(("item", "error"), [
+    ({"id": "a", "text": "hi", "response_seconds": 5},
+     "response_seconds: needs a channel to judge it against (id 'a')"),
+    ({"id": "a", "text": "hi", "channel": "email", "response_seconds": "5"},
+     "response_seconds: '5' is not a number of seconds >= 0 (id 'a')"),
+    ({"id": "a", "text": "hi", "channel": "email", "response_seconds": -1},
+     "response_seconds: -1 is not a number of seconds >= 0 (id 'a')"),
+])
+def test_a_bad_response_time_is_an_error_line(env, item, error):
+    done = dojo(env, "score", "-", stdin=json.dumps(item) + "\n")
+    assert done.returncode == 1
+    assert json.loads(done.stdout) == {"line": 1, "error": error}
+    assert done.stderr.strip() == f"-:1: {error}"

@@ -17,7 +17,7 @@ def test_every_score_carries_its_reason(fast_services):
     for s in score.criteria.values():
         assert 0.0 <= s.probability <= 1.0 and s.reason
         assert (s.tip is None) == s.verdict
-    assert score.model_version.startswith("r1-")
+    assert score.model_version.startswith(f"r{fast_services.rubric.version}-")
 
 
 def test_met_verdict_cites_a_sentence_of_the_reply(fast_services):
@@ -85,3 +85,90 @@ def test_a_scorer_from_an_older_training_recipe_counts_as_missing(tmp_path):
     assert not services.has_scorer()
     (services.scorers_dir / "ACTIVE").write_text(f"r1-{RECIPE}-50ba5f2ca7")
     assert services.has_scorer()
+
+
+def test_personal_data_written_out_in_public_is_flagged_with_what_was_written():
+    [rule] = channel_rules.check_reply("Sorry! We've sent the refund link to jana.k@example.com.", "social_public")
+    assert not rule.passed and rule.evidence == "jana.k@example.com"
+    assert rule.message.startswith("Wrote out email address on a public channel")
+    for fine in ("Email claims@example.com with the photos.", "Call us free on 0800 123 456.",
+                 "Your order DX4471902 is out for delivery.", "Sorry, we've refunded the £42.50."):
+        assert channel_rules.check_reply(fine, "social_public")[0].passed, fine
+    # The same sentence in a DM breaks no rule.
+    assert channel_rules.check_reply("We've sent the refund link to jana.k@example.com.", "social_dm") == []
+
+
+def test_asking_again_for_what_the_bot_collected_cites_the_sentence():
+    scenario = load_scenario(ROOT / "scenarios" / "bot-handoff-damaged.yaml")
+    verdicts = channel_rules.check("Sorry about the jug! Could you give me your order number?", scenario, 20)
+    rule = next(v for v in verdicts if v.rule == "no_reasking_bot_data")
+    assert not rule.passed and rule.evidence == "Could you give me your order number?"
+    verdicts = channel_rules.check("Sorry about the jug! Would you like a replacement or a refund?", scenario, 20)
+    assert next(v for v in verdicts if v.rule == "no_reasking_bot_data").passed
+
+
+def test_every_rule_verdict_carries_evidence_when_it_fails():
+    scenario = public_scenario()
+    for v in channel_rules.check("Reply with your account number please.", scenario, response_s=4 * 3600):
+        assert not v.passed and v.evidence and v.message
+
+
+def test_each_criterion_is_a_scikit_learn_pipeline_sharing_one_feature_step(fast_services):
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.pipeline import Pipeline
+
+    models = fast_services.scorer.model.models
+    steps = {id(m.pipeline[0]) for m in models.values()}
+    assert len(steps) == 1
+    for m in models.values():
+        assert isinstance(m.pipeline, Pipeline) and isinstance(m.pipeline[-1], CalibratedClassifierCV)
+        assert [name for name, _ in m.pipeline[0].transformer_list] == ["minilm", "words", "chars"]
+
+
+def test_the_fused_heads_equal_the_pipelines(fast_services):
+    import numpy as np
+
+    from scoring.classifier import Texts
+
+    scorer = fast_services.scorer
+    texts = ["ok", "I'm so sorry, that's our fault. I've refunded the £20 and I'll email you tomorrow.",
+             "Please contact support.", "That sounds really stressful."]
+    batch = Texts(texts, scorer.embedder.embed(texts))
+    fused = scorer.model.probabilities(batch)
+    for c, m in scorer.model.models.items():
+        assert np.allclose(fused[c], m.pipeline.predict_proba(batch)[:, 1], atol=1e-9, rtol=0)
+
+
+def test_reply_calibration_is_monotonic_and_stays_in_range():
+    import numpy as np
+
+    from scoring.classifier import ReplyCalibration
+
+    raw = np.linspace(0, 1, 101)
+    y = (raw > 0.6).astype(int)
+    p = ReplyCalibration.fit(raw, y)(raw)
+    assert np.all(np.diff(p) >= 0) and p.min() >= 0 and p.max() <= 1
+    assert p[10] < 0.1 and p[90] > 0.9
+
+
+def test_sentence_spans_are_offsets_into_the_text():
+    from simulator.reply_acts import sentence_spans, sentences
+
+    text = "  Hi Ana.  Sorry!\n\nI've refunded you. OK?  "
+    spans = sentence_spans(text)
+    assert [text[a:b] for a, b in spans] == sentences(text) == ["Hi Ana.", "Sorry!", "I've refunded you.", "OK?"]
+    assert sentence_spans("") == [] and sentence_spans("no stop") == [(0, 7)]
+
+
+def test_the_model_card_states_sizes_and_test_metrics(fast_services):
+    from scoring.classifier import card_markdown
+
+    card = fast_services.scorer.model.card
+    md = card_markdown(card)
+    assert card["data"]["test"] >= 200 and set(card["test_metrics"]) == {"empathy", "ownership", "solution",
+                                                                         "follow_up"}
+    for c, m in card["test_metrics"].items():
+        assert set(m) >= {"precision", "recall", "f1", "macro_f1", "ece"}
+        assert f"| {c} | {card['thresholds'][c]:.3f} | {m['precision']:.3f} |" in md
+    card_files = {p.name for p in (fast_services.scorers_dir / fast_services.scorer.version).iterdir()}
+    assert card_files == {"model.joblib", "card.json", "card.md"}
