@@ -26,6 +26,7 @@ import platform
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
 from pathlib import Path
 
 import joblib
@@ -37,7 +38,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import f1_score, precision_score, recall_score
 from sklearn.pipeline import FeatureUnion, Pipeline
 
-from scoring.embeddings import Embedded
+from scoring.embeddings import DIM, Embedded
 from scoring.rubric import LabeledReply, Rubric, data_hash
 from simulator.scenario import CRITERIA
 
@@ -145,16 +146,19 @@ class CriterionModel:
 
 
 class LinearHeads:
-    """The four criteria's calibrated logistic regressions as one matrix product.
+    """The four criteria's calibrated logistic regressions as one matrix product per feature block.
 
     Each pipeline ends in `CalibratedClassifierCV(ensemble=False)`: one logistic regression and one
     sigmoid, p = 1 / (1 + exp(a * (w.x + b) + c)). Stacking the four `w` turns four scikit-learn calls
-    (about 0.5 ms each for a single reply) into one product. Equal to the pipelines' `predict_proba`
-    (tested to 1e-9).
+    into one product, and multiplying each feature block (MiniLM, words, characters) by its own rows of
+    `w` skips building the joined sparse matrix: about 3 ms less per single reply. Equal to the
+    pipelines' `predict_proba` (tested to 1e-9).
     """
 
     def __init__(self, models: dict[str, CriterionModel]):
         self.criteria = list(models)
+        first = next(iter(models.values())).pipeline[0]
+        self.blocks = [t for _, t in first.transformer_list]
         coefs, intercepts, slopes, offsets = [], [], [], []
         for m in models.values():
             clf = m.pipeline[-1]
@@ -165,17 +169,29 @@ class LinearHeads:
             intercepts.append(calibrated.estimator.intercept_[0])
             slopes.append(calibrated.calibrators[0].a_)
             offsets.append(calibrated.calibrators[0].b_)
-        self.coef = np.column_stack(coefs)
+        coef = np.column_stack(coefs)
+        widths = [_width(t) for t in self.blocks]
+        if sum(widths) != coef.shape[0]:
+            raise ValueError(f"feature blocks give {sum(widths)} columns; the classifiers expect {coef.shape[0]}")
+        edges = np.cumsum([0, *widths])
+        self.coef_blocks = [coef[a:b] for a, b in pairwise(edges)]
         self.intercept = np.array(intercepts)
         self.slope = np.array(slopes)
         self.offset = np.array(offsets)
 
-    def __call__(self, features) -> dict[str, np.ndarray]:
+    def __call__(self, batch: Texts) -> dict[str, np.ndarray]:
         from scipy.special import expit
 
-        decision = np.asarray(features @ self.coef) + self.intercept
+        decision = self.intercept + sum(np.asarray(t.transform(batch) @ w)
+                                        for t, w in zip(self.blocks, self.coef_blocks, strict=True))
         p = expit(-(self.slope * decision + self.offset))
         return {c: p[:, k] for k, c in enumerate(self.criteria)}
+
+
+def _width(block) -> int:
+    if isinstance(block, TextColumn):
+        return len(block.vectorizer_.vocabulary_)
+    return DIM
 
 
 @dataclass
@@ -196,7 +212,7 @@ class ScorerModel:
     def probabilities(self, batch: Texts) -> dict[str, np.ndarray]:
         if not len(batch):
             return {c: np.zeros(0) for c in self.models}
-        return self._heads(self.features.transform(batch))
+        return self._heads(batch)
 
     def save(self, scorers_dir: Path, activate: bool = True) -> Path:
         folder = scorers_dir / self.version

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from scoring.classifier import ScorerModel, Texts, reply_proba
-from scoring.embeddings import SentenceEmbedder
+from scoring.embeddings import Embedded, SentenceEmbedder
 from scoring.rubric import Rubric
 from simulator.scenario import CRITERIA
 
@@ -66,9 +66,10 @@ class Scorer:
 
     def score_many(self, replies: Sequence[str]) -> list[ReplyScore]:
         """Score a batch: one model pass gives every reply's and every sentence's vector."""
-        if not replies:
-            return []
-        embedded = self.embedder.embed_with_sentences(list(replies))
+        replies = list(replies)
+        return self._score(replies, self.embedder.embed_with_sentences(replies)) if replies else []
+
+    def _score(self, replies: list[str], embedded: Embedded) -> list[ReplyScore]:
         n = len(replies)
         # Replies and sentences go through the classifiers as one batch: per-call overhead, not
         # arithmetic, dominates a single reply's latency.
@@ -82,8 +83,9 @@ class Scorer:
                 for c in CRITERIA}
         rubric_version = f"{self.rubric.id}@{self.rubric.version}"
         out = []
-        for i in range(len(replies)):
-            rows = embedded.sentence_rows(i)
+        bounds = np.searchsorted(embedded.owners, np.arange(n + 1))  # sentences are grouped by reply
+        for i in range(n):
+            rows = np.arange(bounds[i], bounds[i + 1])
             ss = [embedded.sentence_texts[j] for j in rows]
             scores = {c: self._criterion(c, float(best[c][i]), ss, parts[c][rows]) for c in CRITERIA}
             out.append(ReplyScore(scores, self.model.version, rubric_version))
