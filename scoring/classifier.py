@@ -35,7 +35,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import f1_score, precision_score, recall_score
+from sklearn.metrics import cohen_kappa_score, f1_score, precision_score, recall_score
 from sklearn.pipeline import FeatureUnion, Pipeline
 
 from scoring.embeddings import DIM, Embedded
@@ -338,6 +338,7 @@ def evaluate(y: np.ndarray, p: np.ndarray, threshold: float) -> dict:
         "recall": round(float(recall_score(y, pred, zero_division=0)), 4),
         "f1": round(float(f1_score(y, pred, zero_division=0)), 4),
         "macro_f1": round(float(f1_score(y, pred, average="macro", zero_division=0)), 4),
+        "kappa": round(float(cohen_kappa_score(y, pred)), 4) if len(set(y)) > 1 else 0.0,
         "ece": round(expected_calibration_error(y, p), 4),
     }
 
@@ -393,13 +394,14 @@ def card_markdown(card: dict) -> str:
               "", "The split is fixed by a hash of each reply's id (70 / 15 / 15). Thresholds are chosen on "
               "validation; the test split is never tuned on.", "",
               "## Test split", "",
-              "| criterion | threshold | precision | recall | F1 | macro-F1 | ECE |",
-              "|---|---:|---:|---:|---:|---:|---:|"]
+              "| criterion | threshold | precision | recall | F1 | macro-F1 | ECE | Cohen's kappa |",
+              "|---|---:|---:|---:|---:|---:|---:|---:|"]
     for c in CRITERIA:
         x = m[c]
         lines.append(f"| {c} | {card['thresholds'][c]:.3f} | {x['precision']:.3f} | {x['recall']:.3f} | "
-                     f"{x['f1']:.3f} | {x['macro_f1']:.3f} | {x['ece']:.3f} |")
-    lines += ["", "ECE: expected calibration error, 10 equal-width bins, of the probability the scorer reports "
+                     f"{x['f1']:.3f} | {x['macro_f1']:.3f} | {x['ece']:.3f} | {x['kappa']:.3f} |")
+    lines += ["", "Cohen's kappa: agreement of the verdicts with the labels, corrected for chance.",
+              "", "ECE: expected calibration error, 10 equal-width bins, of the probability the scorer reports "
               "(the higher of the whole reply's and its best sentence's score, calibrated on out-of-fold train "
               "scores).", "",
               "Macro-F1 on the test split by source:", "",

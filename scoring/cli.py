@@ -167,7 +167,7 @@ def _train(args, settings: Settings) -> int:
     print(f"scorer {model.version}: trained on {model.card['data']} in {model.card['train_seconds']} s")
     for c, m in model.card["test_metrics"].items():
         print(f"  {c:<10} test n={m['n']:<4} precision={m['precision']:.2f} recall={m['recall']:.2f} "
-              f"F1={m['f1']:.2f} macro-F1={m['macro_f1']:.2f} ECE={m['ece']:.3f}")
+              f"F1={m['f1']:.2f} macro-F1={m['macro_f1']:.2f} kappa={m.get('kappa', 0):.2f} ECE={m['ece']:.3f}")
     return 0
 
 

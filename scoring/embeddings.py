@@ -35,15 +35,13 @@ DTYPES = ("auto", "float32", "bfloat16")
 
 @dataclass(frozen=True)
 class Embedded:
-    """Vectors of replies and of their sentences; `owners[j]` is the reply sentence j belongs to."""
+    """Vectors of replies and of their sentences; `owners[j]` is the reply sentence j belongs to
+    (sentences are grouped by reply, in order)."""
 
     replies: np.ndarray
     sentences: np.ndarray
     owners: np.ndarray
     sentence_texts: list[str]
-
-    def sentence_rows(self, reply: int) -> np.ndarray:
-        return np.flatnonzero(self.owners == reply)
 
 
 class SentenceEmbedder(Protocol):

@@ -32,6 +32,8 @@ class Run:
 
     session: Session
     results: list[TurnResult] = field(default_factory=list)
+    # Each criterion's weight in the scorecard: the scenario's rubric_weights, else the rubric's.
+    weights: dict[str, float] = field(default_factory=dict)
 
 
 class Practice:
@@ -44,7 +46,8 @@ class Practice:
         turn, state = self.customer.opening(scenario, seed=seed)
         session = Session(scenario=scenario, state=state, seed=seed)
         session.add_customer(turn, state)
-        return Run(session)
+        rubric = self.scorer.rubric.criteria
+        return Run(session, weights={c: scenario.weight(c, rubric[c].weight) for c in rubric})
 
     def reply(self, run: Run, text: str, delay_s: float | None = None) -> TurnResult:
         session = run.session

@@ -67,7 +67,7 @@ def build(run: Run) -> Scorecard:
         probs = [r.score.criteria[c].probability for r in results]
         met = sum(r.score.criteria[c].verdict for r in results)
         criteria[c] = CriterionSummary(c, sum(probs) / len(probs) if probs else 0.0, met, len(results),
-                                       scenario.weight(c))
+                                       run.weights.get(c, scenario.weight(c)))
     total_w = sum(s.weight for s in criteria.values()) or 1.0
     overall = sum(s.mean_probability * s.weight for s in criteria.values()) / total_w
     outcome = session.outcome

@@ -103,8 +103,9 @@ class Scenario:
     def fact(self, fact_id: str) -> Fact:
         return next(f for f in self.facts if f.id == fact_id)
 
-    def weight(self, criterion: str) -> float:
-        return float(self.rubric_weights.get(criterion, 1.0))
+    def weight(self, criterion: str, default: float = 1.0) -> float:
+        """The scenario's weight for a criterion, else `default` (the rubric's)."""
+        return float(self.rubric_weights.get(criterion, default))
 
 
 # --- problems -------------------------------------------------------------------------------------

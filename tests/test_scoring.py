@@ -168,7 +168,30 @@ def test_the_model_card_states_sizes_and_test_metrics(fast_services):
     assert card["data"]["test"] >= 200 and set(card["test_metrics"]) == {"empathy", "ownership", "solution",
                                                                          "follow_up"}
     for c, m in card["test_metrics"].items():
-        assert set(m) >= {"precision", "recall", "f1", "macro_f1", "ece"}
+        assert set(m) >= {"precision", "recall", "f1", "macro_f1", "ece", "kappa"}
         assert f"| {c} | {card['thresholds'][c]:.3f} | {m['precision']:.3f} |" in md
     card_files = {p.name for p in (fast_services.scorers_dir / fast_services.scorer.version).iterdir()}
     assert card_files == {"model.joblib", "card.json", "card.md"}
+
+
+def test_the_scorecard_weighs_criteria_by_the_rubric_unless_the_scenario_says_otherwise(fast_services):
+    from dataclasses import replace
+
+    scenario = load_scenario(ROOT / "scenarios" / "late-parcel-chat.yaml")
+    rubric = fast_services.rubric
+    heavy = replace(rubric, criteria={**rubric.criteria, "solution": replace(rubric.criteria["solution"], weight=3.0)})
+    practice = replace_scorer_rubric(fast_services, heavy)
+    run = practice.start(replace(scenario, rubric_weights={}), seed=1)
+    assert run.weights["solution"] == 3.0 and run.weights["empathy"] == rubric.criteria["empathy"].weight
+    run = practice.start(replace(scenario, rubric_weights={"solution": 0.5}), seed=1)
+    assert run.weights["solution"] == 0.5
+    practice.reply(run, "I've reshipped it by express; it arrives tomorrow before noon.")
+    assert scorecards.build(run).criteria["solution"].weight == 0.5
+
+
+def replace_scorer_rubric(services, rubric):
+    from scoring.practice import Practice
+    from scoring.scorer import Scorer
+
+    scorer = services.scorer
+    return Practice(services.customer, Scorer(scorer.model, scorer.embedder, rubric))
