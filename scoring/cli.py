@@ -172,7 +172,7 @@ def _train(args, settings: Settings) -> int:
 
 
 def _validate(args, settings: Settings) -> int:
-    from scoring.rubric import RUBRIC_FILE, Rubric, RubricError, check_labeled, labeled_files
+    from scoring.rubric import RUBRIC_FILE, Rubric, check_labeled, labeled_files
     from simulator.scenario import load_many, scenario_files
 
     # A rubrics folder (it holds rubric.yaml) is checked as one; anything else is scenarios.
