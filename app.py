@@ -142,7 +142,7 @@ def reply_to(services: Services, run_id: str, text: str, delay_s: float | None =
         run = services.run(run_id)
         simulated = not run.session.scenario.channel_spec.uses_wall_clock
         delay = float(delay_s) if simulated and delay_s else None
-        return run, services.practice.reply(run, text, delay_s=delay)
+        return run, services.reply(run, text, delay_s=delay)
     except (ReplyError, UnknownRunError) as exc:
         raise gr.Error(str(exc.args[0])) from None
 

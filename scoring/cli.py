@@ -95,6 +95,36 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", type=Path, metavar="OUTPUT.jsonl", help="write here instead of stdout")
     p.set_defaults(handler=_score)
 
+    p = sub.add_parser("users", help="manage accounts and roles",
+                       description="Accounts for the app: trainee, reviewer, trainer, admin. Passwords are read "
+                                   "from standard input with --password-stdin, or asked for twice on a terminal; "
+                                   "they are stored hashed (scrypt).")
+    usub = p.add_subparsers(title="actions", metavar="ACTION")
+    add = usub.add_parser("add", help="add a user", description="Add a user with a role and a password.")
+    add.add_argument("name", metavar="NAME")
+    add.add_argument("--role", required=True, choices=["trainee", "reviewer", "trainer", "admin"])
+    add.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    add.set_defaults(handler=_users_add)
+    lst = usub.add_parser("list", help="list users and roles", description="List users, roles and sessions.")
+    lst.add_argument("--json", action="store_true", help="print JSON")
+    lst.set_defaults(handler=_users_list)
+    role = usub.add_parser("set-role", help="change a user's role", description="Change a user's role.")
+    role.add_argument("name", metavar="NAME")
+    role.add_argument("role", choices=["trainee", "reviewer", "trainer", "admin"])
+    role.set_defaults(handler=_users_set_role)
+    reset = usub.add_parser("reset-password", help="set a new password",
+                            description="Set a new password for a user.")
+    reset.add_argument("name", metavar="NAME")
+    reset.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    reset.set_defaults(handler=_users_reset_password)
+
+    p = sub.add_parser("progress", help="an agent's skill progress and next scenario",
+                       description="Sessions, per-criterion skill estimate with a 90%% interval and trend, per "
+                                   "channel, and the recommended next scenario, from every recorded session.")
+    p.add_argument("agent", metavar="AGENT")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(handler=_progress)
+
     p = sub.add_parser("play", help="play a whole session from a file of trainee replies",
                        description="Play a scenario with trainee replies from FILE: plain text (one reply per "
                                    "line) or JSON lines ({\"text\": ..., \"delay_seconds\": ...}). Prints the "
@@ -106,7 +136,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, help="sampling seed (default: DOJO_SEED, else 0)")
     p.add_argument("--backend", choices=["scripted", "transformers", "openai"],
                    help="who phrases the customer (default: DOJO_CUSTOMER_BACKEND)")
-    p.add_argument("--agent", default="", metavar="NAME", help="the trainee's name, recorded with the session")
+    p.add_argument("--agent", default="", metavar="NAME",
+                   help="record the session and its turns under this user (a new name becomes a trainee), so that "
+                        "`dojo progress NAME` reflects it")
     p.set_defaults(handler=_play)
     return parser
 
@@ -168,6 +200,94 @@ def _train(args, settings: Settings) -> int:
     for c, m in model.card["test_metrics"].items():
         print(f"  {c:<10} test n={m['n']:<4} precision={m['precision']:.2f} recall={m['recall']:.2f} "
               f"F1={m['f1']:.2f} macro-F1={m['macro_f1']:.2f} kappa={m.get('kappa', 0):.2f} ECE={m['ece']:.3f}")
+    return 0
+
+
+def _read_password(args) -> str:
+    import getpass
+
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    if not sys.stdin.isatty():
+        raise UsageError("no terminal to ask for the password: pipe it in with --password-stdin")
+    first = getpass.getpass("password: ")
+    if getpass.getpass("again: ") != first:
+        raise UsageError("the two passwords differ")
+    return first
+
+
+def _users(handler):
+    """Run a `dojo users` action; a refused request is one line, exit 2."""
+    from scoring.services import Services
+    from scoring.store import StoreError
+
+    def run(args, settings: Settings) -> int:
+        try:
+            return handler(args, Services.from_settings(settings).db)
+        except (StoreError, UsageError) as exc:
+            print(f"dojo: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+    return run
+
+
+@_users
+def _users_add(args, db) -> int:
+    user = db.add_user(args.name, args.role, _read_password(args))
+    print(f"added {user.name} ({user.role})")
+    return 0
+
+
+@_users
+def _users_list(args, db) -> int:
+    rows = [{"name": u.name, "role": u.role, "can_log_in": bool(u.password_hash),
+             "sessions": len(db.sessions_of(u))} for u in db.users()]
+    if args.json:
+        print(json.dumps(rows, indent=2))
+    for r in [] if args.json else rows:
+        print(f"{r['name']:<24} {r['role']:<9} sessions {r['sessions']:<4}"
+              + ("" if r["can_log_in"] else " (no password: cannot log in)"))
+    return 0
+
+
+@_users
+def _users_set_role(args, db) -> int:
+    db.set_role(args.name, args.role)
+    print(f"{args.name} is now {args.role}")
+    return 0
+
+
+@_users
+def _users_reset_password(args, db) -> int:
+    db.user(args.name)
+    db.set_password(args.name, _read_password(args))
+    print(f"password of {args.name} changed")
+    return 0
+
+
+def _progress(args, settings: Settings) -> int:
+    from scoring import progress
+    from scoring.services import Services
+    from scoring.store import StoreError
+
+    services = Services.from_settings(settings)
+    try:
+        user = services.db.user(args.agent)
+    except StoreError as exc:
+        print(f"dojo: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    report = progress.compute(user.name, services.db.scored_replies(user), services.library)
+    if args.json:
+        print(json.dumps(report.as_dict(), indent=2))
+        return 0
+    print(f"{user.name}: {report.sessions} sessions, {report.replies} scored replies")
+    for c, e in report.criteria.items():
+        low, high = e.interval
+        print(f"  {c:<10} {e.mean:5.0%}  (90% {low:.0%}-{high:.0%})  trend {report.trend(c):+.0%}")
+    for channel, per in report.by_channel.items():
+        print(f"  {channel}: " + ", ".join(f"{c} {e.mean:.0%}" for c, e in per.items()))
+    if report.recommendation:
+        r = report.recommendation
+        print(f"next: {r.scenario_id} ({r.channel}, difficulty {r.difficulty}): {r.reason}")
     return 0
 
 
@@ -336,12 +456,12 @@ def _play(args, settings: Settings) -> int:
     if not services.has_scorer():
         services.train()
     seed = args.seed if args.seed is not None else (settings.seed or 0)
-    run = services.start_scenario(scenario, seed=seed)
+    run = services.start_scenario(scenario, seed=seed, agent=args.agent or None)
     for text, delay in replies:
         if run.session.ended:
             break
         try:
-            services.practice.reply(run, text, delay_s=delay)
+            services.reply(run, text, delay_s=delay)
         except ReplyError as exc:
             print(f"dojo: {exc}", file=sys.stderr)
             return EXIT_USAGE

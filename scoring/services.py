@@ -15,9 +15,10 @@ from pathlib import Path
 from scoring import classifier
 from scoring.classifier import ScorerModel
 from scoring.embeddings import HashingEmbedder, MiniLMEmbedder, SentenceEmbedder
-from scoring.practice import Practice, Run
+from scoring.practice import Practice, Run, TurnResult
 from scoring.rubric import Rubric, load_labeled
 from scoring.scorer import Scorer
+from scoring.store import Store, sqlite_url
 from simulator.authoring import ScenarioStore
 from simulator.backends import Backend, OpenAIBackend, ScriptedBackend, TransformersBackend
 from simulator.customer import Customer, CustomerConfig
@@ -64,6 +65,7 @@ class Services:
     embedder_kind: str = ""  # "minilm" | "hashing"; empty = the DOJO_EMBEDDER setting
     _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
     _runs: dict[str, Run] = field(default_factory=dict, repr=False)
+    _recorded: set[str] = field(default_factory=set, repr=False)  # run ids stored in the database
 
     def __post_init__(self) -> None:
         self.embedder_kind = self.embedder_kind or self.settings.embedder
@@ -78,7 +80,7 @@ class Services:
         """The same models over another scenario folder (a scratch copy for tests or a trainer's sandbox).
         Parts already built are shared, not loaded again; none of them depends on the folder."""
         other = Services(replace(self.settings, scenarios_dir=Path(folder)), self.embedder_kind)
-        for part in ("embedder", "backend", "rubric", "scorer", "customer", "practice"):
+        for part in ("embedder", "backend", "rubric", "scorer", "customer", "practice", "db"):
             if part in self.__dict__:
                 other.__dict__[part] = self.__dict__[part]
         return other
@@ -160,6 +162,13 @@ class Services:
                                        min_similarity=s.min_similarity, min_coverage=0.25 if free else 0.5))
 
     @shared_once
+    def db(self) -> Store:
+        """The database (users, sessions, turns, scores, reviews), upgraded to the newest migration."""
+        db = Store(self.settings.database_url or sqlite_url(self.settings.home))
+        db.upgrade()
+        return db
+
+    @shared_once
     def practice(self) -> Practice:
         return Practice(self.customer, self.scorer)
 
@@ -180,15 +189,31 @@ class Services:
 
     # --- practice runs held by this process ------------------------------------------------------
 
-    def start_run(self, scenario_id: str, seed: int | None = None) -> Run:
-        return self.start_scenario(self.library.get(scenario_id), seed)
+    def start_run(self, scenario_id: str, seed: int | None = None, agent: str | None = None) -> Run:
+        return self.start_scenario(self.library.get(scenario_id), seed, agent)
 
-    def start_scenario(self, scenario: Scenario, seed: int | None = None) -> Run:
-        """A run of any scenario, e.g. a trainer's unsaved draft in a playtest."""
+    def start_scenario(self, scenario: Scenario, seed: int | None = None, agent: str | None = None) -> Run:
+        """A run of any scenario, e.g. a trainer's unsaved draft in a playtest. With an `agent` (a user
+        name) the session and each of its turns are stored as they happen; without one, nothing is."""
         run = self.practice.start(scenario, seed=self.settings.seed if seed is None else seed)
+        if agent:
+            user = self.db.agent(agent)
+            scorer = self.practice.scorer
+            self.db.start_session(run, user, f"{scorer.rubric.id}@{scorer.rubric.version}", scorer.version)
+            with self._lock:
+                self._recorded.add(run.session.id)
         with self._lock:
             self._runs[run.session.id] = run
         return run
+
+    def reply(self, run: Run, text: str, delay_s: float | None = None) -> TurnResult:
+        """One practice turn; a recorded session commits it (reply, scores, rules, customer answer)."""
+        result = self.practice.reply(run, text, delay_s=delay_s)
+        with self._lock:
+            recorded = run.session.id in self._recorded
+        if recorded:
+            self.db.record_turn(run, result)
+        return result
 
     def run(self, run_id: str) -> Run:
         with self._lock:

@@ -57,6 +57,10 @@ class Settings:
         "env": "DOJO_EMBEDDER",
         "doc": "Sentence embeddings for scoring and guards: `minilm` (the embedded all-MiniLM-L6-v2) or `hashing` "
                "(no model; weaker, for model-free checks and tests)."})
+    database_url: str = field(default="", metadata={
+        "env": "DATABASE_URL",
+        "doc": "Where users, sessions, turns, scores and reviews are stored, as an SQLAlchemy URL, e.g. "
+               "`postgresql+psycopg://dojo@localhost/dojo`; empty = the SQLite file `DOJO_HOME/dojo.db`."})
     embedder_dtype: str = field(default="auto", metadata={
         "env": "DOJO_EMBEDDER_DTYPE",
         "doc": "Number format MiniLM runs in: `auto` (bfloat16 where the CPU supports it natively, else float32), "
