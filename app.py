@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import html
 import os
+from pathlib import Path
 
 import gradio as gr
 
+from scoring import progress as progresses
 from scoring import scorecard as scorecards
+from scoring.access import Access, AccessDenied
 from scoring.practice import ReplyError, Run, TurnResult
 from scoring.services import Services, UnknownRunError
 from simulator.authoring import AuthoringError, Check, Draft, ScenarioStore
@@ -135,11 +138,20 @@ def render_problems(check: Check) -> str:
     return "\n".join(lines)
 
 
-def reply_to(services: Services, run_id: str, text: str, delay_s: float | None = 0) -> tuple[Run, TurnResult]:
+def allowed(access: Access, request: gr.Request | None, permission: str):
+    """The caller, if their role has `permission`; else the refusal, shown in the page or the API client."""
+    try:
+        return access.require(request, permission)
+    except AccessDenied as exc:
+        raise gr.Error(str(exc)) from None
+
+
+def reply_to(services: Services, run_id: str, text: str, delay_s: float | None = 0,
+             user: str | None = None) -> tuple[Run, TurnResult]:
     """One trainee reply in a practice or playtest run; a refused reply is one message in the page.
     `delay_s`: the simulated time before sending (email and social); 0 or none = now, on the wall clock."""
     try:
-        run = services.run(run_id)
+        run = services.run(run_id, user=user)
         simulated = not run.session.scenario.channel_spec.uses_wall_clock
         delay = float(delay_s) if simulated and delay_s else None
         return run, services.reply(run, text, delay_s=delay)
@@ -147,19 +159,33 @@ def reply_to(services: Services, run_id: str, text: str, delay_s: float | None =
         raise gr.Error(str(exc.args[0])) from None
 
 
-def build_app(services: Services) -> gr.Blocks:
+def build_app(services: Services, access: Access | None = None) -> gr.Blocks:
+    """The app. Without `access`, local mode: one local user (admin), as `dojo serve` on 127.0.0.1 with
+    no accounts. Every event checks the caller's role on the server, whatever the page shows."""
+    access = access or Access(services.db, local=True)
     with gr.Blocks(title="support-dojo", analytics_enabled=False) as demo:
         gr.Markdown("# support-dojo\nPractise a customer conversation. Every reply is scored at once, with "
                     "the reason and a tip.")
+        who = gr.Markdown("", elem_id="dojo-who")
         with gr.Tabs():
             with gr.Tab("Practice", id="practice"):
-                scenario_dd = _practice_tab(demo, services)
-            with gr.Tab("Scenario editor", id="editor", elem_id="dojo-editor-tab"):
-                _editor_tab(demo, services, scenario_dd)
+                scenario_dd = _practice_tab(demo, services, access)
+            with gr.Tab("Progress", id="progress", elem_id="dojo-progress-tab"):
+                _progress_tab(demo, services, access)
+            with gr.Tab("Scenario editor", id="editor", elem_id="dojo-editor-tab") as editor_tab:
+                _editor_tab(demo, services, access, scenario_dd)
+
+        def whoami(request: gr.Request):
+            user = access.user(request)
+            mode = " (local mode: no accounts yet)" if access.local else ""
+            return {who: f"Signed in as **{esc(user.name)}** ({esc(user.role)}){mode}",
+                    editor_tab: gr.Tab(visible=access.may(user, "edit_scenarios"))}
+
+        demo.load(whoami, outputs=[who, editor_tab], api_name=False)
     return demo
 
 
-def _practice_tab(demo: gr.Blocks, services: Services) -> gr.Dropdown:
+def _practice_tab(demo: gr.Blocks, services: Services, access: Access) -> gr.Dropdown:
     # The practice session id is a (hidden) component, not gr.State, so API clients see and send it
     # exactly as the browser does. Ownership of sessions is checked on the server (see services).
     run_id = gr.Textbox(visible=False, elem_id="dojo-run-id", label="session")
@@ -189,11 +215,12 @@ def _practice_tab(demo: gr.Blocks, services: Services) -> gr.Dropdown:
             feedback = gr.Markdown("", elem_id="dojo-feedback")
     card = gr.Markdown("", elem_id="dojo-scorecard")
 
-    def start(scenario_id: str):
+    def start(scenario_id: str, request: gr.Request):
+        user = allowed(access, request, "practice")
         if not scenario_id:
             raise gr.Error("Pick a scenario first.")
         try:
-            run = services.start_run(scenario_id)
+            run = services.start_run(scenario_id, agent=user.name)
         except KeyError as exc:
             raise gr.Error(str(exc.args[0])) from None
         scenario = run.session.scenario
@@ -202,14 +229,16 @@ def _practice_tab(demo: gr.Blocks, services: Services) -> gr.Dropdown:
                 kb_results: render_articles(services.knowledge.search("", prefer=scenario.kb_articles)),
                 delay_dd: gr.Dropdown(value=0, visible=not scenario.channel_spec.uses_wall_clock)}
 
-    def send(current: str, text: str, delay: float | None = 0):
-        run, result = reply_to(services, current, text, delay)
+    def send(current: str, text: str, delay: float | None, request: gr.Request):
+        user = allowed(access, request, "practice")
+        run, result = reply_to(services, current, text, delay, user=user.name)
         return {conversation: render_conversation(run), feedback: render_feedback(result),
                 card: render_scorecard(run) if run.session.ended else "", reply: ""}
 
-    def search(current: str, query: str):
+    def search(current: str, query: str, request: gr.Request):
+        user = allowed(access, request, "practice")
         try:
-            prefer = services.run(current).session.scenario.kb_articles
+            prefer = services.run(current, user=user.name).session.scenario.kb_articles
         except UnknownRunError:
             prefer = ()
         return render_articles(services.knowledge.search(query or "", prefer=prefer))
@@ -228,7 +257,88 @@ def _practice_tab(demo: gr.Blocks, services: Services) -> gr.Dropdown:
     return scenario_dd
 
 
-def _editor_tab(demo: gr.Blocks, services: Services, practice_dd: gr.Dropdown) -> None:
+def render_progress(report: progresses.Progress) -> str:
+    lines = [f"### {esc(report.agent)}: {report.sessions} sessions, {report.replies} scored replies",
+             "| Criterion | Skill estimate | 90% interval | Trend (last 3 sessions) |", "|---|---|---|---|"]
+    for c, e in report.criteria.items():
+        low, high = e.interval
+        lines.append(f"| {CRITERION_TITLES[c]} | {e.mean:.0%} | {low:.0%} – {high:.0%} | {report.trend(c):+.0%} |")
+    if report.by_channel:
+        lines += ["", "| Channel | " + " | ".join(CRITERION_TITLES.values()) + " |", "|---" * 5 + "|"]
+        for channel, per in report.by_channel.items():
+            cells = " | ".join(f"{e.mean:.0%} ({e.replies})" for e in per.values())
+            lines.append(f"| {esc(channel)} | {cells} |")
+    if report.recommendation:
+        r = report.recommendation
+        lines += ["", f"**Next:** {esc(r.title)} ({esc(r.channel)}, difficulty {r.difficulty}). {esc(r.reason)}"]
+    return "\n".join(lines)
+
+
+def progress_frame(report: progresses.Progress):
+    import pandas as pd
+
+    rows = [{"session": i + 1, "criterion": CRITERION_TITLES[c], "estimate": round(v, 4)}
+            for i, point in enumerate(report.history) for c, v in point.estimates.items()]
+    return pd.DataFrame(rows, columns=["session", "criterion", "estimate"])
+
+
+def _progress_tab(demo: gr.Blocks, services: Services, access: Access) -> None:
+    """Each agent's skill over time; trainers and reviewers also see the team."""
+    import csv
+    import tempfile
+
+    with gr.Row():
+        agent_dd = gr.Dropdown(choices=[], label="Agent", scale=3, elem_id="dojo-progress-agent",
+                               allow_custom_value=True)
+        show_btn = gr.Button("Show progress", variant="primary", scale=1, elem_id="dojo-progress-show")
+    summary = gr.Markdown("", elem_id="dojo-progress-summary")
+    plot = gr.LinePlot(x="session", y="estimate", color="criterion", y_lim=[0, 1], label="Skill estimate after "
+                       "each session", elem_id="dojo-progress-plot")
+    team = gr.Dataframe(label="Team (agents × criteria: skill estimate)", interactive=False,
+                        elem_id="dojo-progress-team", visible=False)
+    export = gr.File(label="Export (CSV)", elem_id="dojo-progress-csv")
+
+    def agents(request: gr.Request):
+        user = access.user(request)
+        names = [u.name for u in services.db.users()] if access.may(user, "team_progress") else [user.name]
+        return gr.Dropdown(choices=names, value=user.name)
+
+    def show(agent: str, request: gr.Request):
+        user = allowed(access, request, "own_progress")
+        agent = (agent or user.name).strip()
+        if agent != user.name:
+            allowed(access, request, "team_progress")
+        target = services.db.find_user(agent)
+        if target is None:
+            raise gr.Error(f"No agent {agent!r}.")
+        report = progresses.compute(target.name, services.db.scored_replies(target), services.library)
+        frame = progress_frame(report)
+        path = Path(tempfile.mkdtemp(prefix="dojo-export-")) / f"progress-{target.name}.csv"
+        with path.open("w", newline="", encoding="utf-8") as out:
+            writer = csv.writer(out)
+            writer.writerow(["session", "scenario", "channel", "started_at", *CRITERION_TITLES])
+            for p in report.history:
+                writer.writerow([p.session_id, p.scenario_id, p.channel, p.started_at.isoformat(),
+                                 *(round(p.estimates[c], 4) for c in CRITERION_TITLES)])
+        team_rows = gr.Dataframe(visible=False)
+        if access.may(user, "team_progress"):
+            import pandas as pd
+
+            rows = []
+            for member in services.db.users():
+                r = progresses.compute(member.name, services.db.scored_replies(member))
+                if r.replies:
+                    rows.append({"agent": member.name, "sessions": r.sessions,
+                                 **{CRITERION_TITLES[c]: round(e.mean, 2) for c, e in r.criteria.items()}})
+            columns = ["agent", "sessions", *CRITERION_TITLES.values()]
+            team_rows = gr.Dataframe(value=pd.DataFrame(rows, columns=columns), visible=True)
+        return {summary: render_progress(report), plot: frame, team: team_rows, export: str(path)}
+
+    demo.load(agents, outputs=[agent_dd], api_name=False)
+    show_btn.click(show, inputs=[agent_dd], outputs=[summary, plot, team, export], api_name="progress")
+
+
+def _editor_tab(demo: gr.Blocks, services: Services, access: Access, practice_dd: gr.Dropdown) -> None:
     """Trainers: open a scenario file, edit with live validation, playtest the draft, save with a version bump."""
     store = services.store
     with gr.Row():
@@ -266,22 +376,26 @@ def _editor_tab(demo: gr.Blocks, services: Services, practice_dd: gr.Dropdown) -
                 save_status: f"Opened {esc(draft.name)}." if draft.fingerprint else
                 f"New file {esc(draft.name)} (not saved yet)."}
 
-    def open_file(name: str):
+    def open_file(name: str, request: gr.Request):
+        allowed(access, request, "edit_scenarios")
         try:
             return opened(store.open(name))
         except AuthoringError as exc:
             raise gr.Error(str(exc)) from None
 
-    def new_file(scenario_id: str):
+    def new_file(scenario_id: str, request: gr.Request):
+        allowed(access, request, "edit_scenarios")
         try:
             return opened(store.new((scenario_id or "").strip()))
         except AuthoringError as exc:
             raise gr.Error(str(exc)) from None
 
-    def check(name: str, text: str):
+    def check(name: str, text: str, request: gr.Request):
+        allowed(access, request, "edit_scenarios")
         return render_problems(store.check(name or "draft.yaml", text or ""))
 
-    def save(name: str, fp: str, text: str):
+    def save(name: str, fp: str, text: str, request: gr.Request):
+        allowed(access, request, "edit_scenarios")
         if not name:
             raise gr.Error("Open a scenario file, or start a new one from the template, before saving.")
         try:
@@ -296,20 +410,26 @@ def _editor_tab(demo: gr.Blocks, services: Services, practice_dd: gr.Dropdown) -
                 file_dd: gr.Dropdown(choices=file_choices(store), value=name),
                 practice_dd: gr.Dropdown(choices=scenario_choices(services))}
 
-    def playtest(name: str, text: str):
+    def playtest(name: str, text: str, request: gr.Request):
+        user = allowed(access, request, "edit_scenarios")
         result = store.check(name or "draft.yaml", text or "")
         if not result.valid:
             raise gr.Error(f"Fix the problems first: {result.problems[0]}")
-        run = services.start_scenario(result.scenario)
+        run = services.start_scenario(result.scenario, owner=user.name)  # a playtest is not practice: not stored
         return {pt_run: run.session.id, pt_conversation: render_conversation(run), pt_feedback: "", pt_reply: ""}
 
-    def playtest_reply(current: str, text: str):
-        run, result = reply_to(services, current, text)
+    def playtest_reply(current: str, text: str, request: gr.Request):
+        user = allowed(access, request, "edit_scenarios")
+        run, result = reply_to(services, current, text, user=user.name)
         return {pt_conversation: render_conversation(run), pt_reply: "",
                 pt_feedback: render_feedback(result) + (
                     f"\n\n**Session ended: {esc(run.session.outcome)}**" if run.session.ended else "")}
 
-    demo.load(lambda: gr.Dropdown(choices=file_choices(store)), outputs=[file_dd], api_name=False)
+    def files(request: gr.Request):
+        user = access.user(request)
+        return gr.Dropdown(choices=file_choices(store) if access.may(user, "edit_scenarios") else [])
+
+    demo.load(files, outputs=[file_dd], api_name=False)
     opened_outputs = [name_box, print_box, editor, problems, save_status]
     open_btn.click(open_file, inputs=[file_dd], outputs=opened_outputs, api_name="open_scenario")
     new_btn.click(new_file, inputs=[new_id], outputs=opened_outputs, api_name="new_scenario")
@@ -329,10 +449,12 @@ def main(services: Services | None = None, host: str = "127.0.0.1", port: int = 
          block: bool = True) -> gr.Blocks:
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     services = services or Services.from_settings()
-    demo = build_app(services)
+    access = Access.for_server(services.db, host)  # refuses a public address without accounts
+    demo = build_app(services, access)
     demo.queue(default_concurrency_limit=4)
     demo.launch(server_name=host, server_port=port, css=CSS, prevent_thread_lock=not block,
-                show_error=True, footer_links=["api"])
+                show_error=True, footer_links=["api"], auth=None if access.local else access.authenticate,
+                auth_message="support-dojo: log in with the account your admin gave you.")
     return demo
 
 

@@ -18,7 +18,7 @@ from scoring.embeddings import HashingEmbedder, MiniLMEmbedder, SentenceEmbedder
 from scoring.practice import Practice, Run, TurnResult
 from scoring.rubric import Rubric, load_labeled
 from scoring.scorer import Scorer
-from scoring.store import Store, sqlite_url
+from scoring.store import Store, User, sqlite_url
 from simulator.authoring import ScenarioStore
 from simulator.backends import Backend, OpenAIBackend, ScriptedBackend, TransformersBackend
 from simulator.customer import Customer, CustomerConfig
@@ -66,6 +66,8 @@ class Services:
     _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
     _runs: dict[str, Run] = field(default_factory=dict, repr=False)
     _recorded: set[str] = field(default_factory=set, repr=False)  # run ids stored in the database
+    _pending: dict[str, User] = field(default_factory=dict, repr=False)  # stored at their first reply
+    _owners: dict[str, str | None] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         self.embedder_kind = self.embedder_kind or self.settings.embedder
@@ -192,32 +194,49 @@ class Services:
     def start_run(self, scenario_id: str, seed: int | None = None, agent: str | None = None) -> Run:
         return self.start_scenario(self.library.get(scenario_id), seed, agent)
 
-    def start_scenario(self, scenario: Scenario, seed: int | None = None, agent: str | None = None) -> Run:
-        """A run of any scenario, e.g. a trainer's unsaved draft in a playtest. With an `agent` (a user
-        name) the session and each of its turns are stored as they happen; without one, nothing is."""
+    def start_scenario(self, scenario: Scenario, seed: int | None = None, agent: str | None = None,
+                       owner: str | None = None) -> Run:
+        """A run of any scenario, e.g. a trainer's unsaved draft in a playtest.
+
+        With an `agent` (a user name) the session is stored from its first reply on, and each turn is
+        committed as it completes; without one, nothing is stored (a playtest, the no-database tests).
+        `owner` (default: the agent) is the only user who may reply in it or read it.
+        """
         run = self.practice.start(scenario, seed=self.settings.seed if seed is None else seed)
-        if agent:
-            user = self.db.agent(agent)
-            scorer = self.practice.scorer
-            self.db.start_session(run, user, f"{scorer.rubric.id}@{scorer.rubric.version}", scorer.version)
-            with self._lock:
-                self._recorded.add(run.session.id)
+        user = self.db.agent(agent) if agent else None
         with self._lock:
             self._runs[run.session.id] = run
+            self._owners[run.session.id] = owner or agent
+            if user is not None:
+                self._pending[run.session.id] = user
         return run
 
     def reply(self, run: Run, text: str, delay_s: float | None = None) -> TurnResult:
-        """One practice turn; a recorded session commits it (reply, scores, rules, customer answer)."""
+        """One practice turn; a recorded session commits it (reply, scores, rules, customer answer).
+
+        A session is written at its first reply, not at its start: opening the page starts a session,
+        and an untouched one is not practice."""
         result = self.practice.reply(run, text, delay_s=delay_s)
+        key = run.session.id
         with self._lock:
-            recorded = run.session.id in self._recorded
-        if recorded:
+            user = self._pending.pop(key, None)
+            recorded = key in self._recorded
+            if user is not None:
+                self._recorded.add(key)
+        if user is not None:
+            scorer = self.practice.scorer
+            self.db.start_session(run, user, f"{scorer.rubric.id}@{scorer.rubric.version}", scorer.version,
+                                  upto=len(run.session.messages) - 2)
+        if user is not None or recorded:
             self.db.record_turn(run, result)
         return result
 
-    def run(self, run_id: str) -> Run:
+    def run(self, run_id: str, user: str | None = None) -> Run:
+        """A run held by this process; with `user`, only if it is theirs (another user's run is
+        answered exactly like a missing one, so ids cannot be probed)."""
         with self._lock:
-            try:
-                return self._runs[run_id]
-            except KeyError:
-                raise UnknownRunError(f"no practice session {run_id!r} on this server; start a new one") from None
+            run = self._runs.get(run_id)
+            owner = self._owners.get(run_id)
+        if run is None or (user is not None and owner is not None and owner != user):
+            raise UnknownRunError(f"no practice session {run_id!r} on this server; start a new one")
+        return run

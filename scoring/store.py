@@ -263,14 +263,16 @@ class Store:
 
     # --- practice ----------------------------------------------------------------------------------
 
-    def start_session(self, run, user: User, rubric_version: str, model_version: str) -> None:
+    def start_session(self, run, user: User, rubric_version: str, model_version: str,
+                      upto: int | None = None) -> None:
+        """The session row and its messages so far (the first `upto` of them)."""
         session, scenario = run.session, run.session.scenario
         with self.session() as s:
             s.add(PracticeSession(
                 id=session.id, user_id=user.id, scenario_id=scenario.id, scenario_version=scenario.version,
                 channel=str(scenario.channel), difficulty=scenario.difficulty, seed=session.seed,
                 rubric_version=rubric_version, model_version=model_version))
-            for i, message in enumerate(session.messages):
+            for i, message in enumerate(session.messages[:upto]):
                 s.add(_turn(session, i, message))
 
     def record_turn(self, run, result) -> None:

@@ -103,9 +103,10 @@ def test_passwords_are_stored_as_scrypt_hashes_with_their_own_salt():
 def test_every_turn_is_committed_as_it_completes(services):
     run = services.start_run("late-parcel-chat", seed=3, agent="ana")
     db = services.db
+    assert db.sessions_of(db.user("ana")) == []  # opening a scenario is not practice: stored at the first reply
+    services.reply(run, "Let me check.")
     [row] = db.sessions_of(db.user("ana"))
     assert row.scenario_id == "late-parcel-chat" and row.outcome is None and row.channel == "live_chat"
-    services.reply(run, "Let me check.")
     with db.session() as s:
         turns = s.scalars(sa.select(sa.text("role")).select_from(sa.text("turns"))).all()
     assert turns == ["customer", "agent", "customer"]
@@ -125,6 +126,15 @@ def test_sessions_without_an_agent_are_not_stored(services):
     run = services.start_run("late-parcel-chat", seed=3)
     services.reply(run, GOOD)
     assert services.db.users() == []
+
+
+def test_a_run_answers_only_its_owner(services):
+    from scoring.services import UnknownRunError
+
+    run = services.start_run("late-parcel-chat", seed=3, agent="ana")
+    assert services.run(run.session.id, user="ana") is run
+    with pytest.raises(UnknownRunError, match="no practice session"):
+        services.run(run.session.id, user="ben")
 
 
 def test_progress_rises_with_good_sessions_and_recommends_the_weakest_skill(services):

@@ -1,0 +1,112 @@
+"""Roles are checked on the server for every event: through the page and through the HTTP API alike."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from gradio_client import Client
+from gradio_client.exceptions import AppError
+
+import app
+from scoring.access import Access, is_loopback
+from scoring.services import Services
+from scoring.store import Store, sqlite_url
+from simulator.settings import SettingError, Settings
+from tests.conftest import free_port
+
+PASSWORD = "correct horse battery"
+GOOD = ("I'm so sorry your parcel is late, that's our mistake. I've reshipped it by express at no charge; it "
+        "arrives tomorrow before noon. I'll message you here once it's out for delivery.")
+
+
+@pytest.fixture(scope="module")
+def team(fast_services, tmp_path_factory):
+    home = tmp_path_factory.mktemp("team")
+    services = Services(Settings(home=fast_services.settings.home, customer_backend="scripted", seed=7,
+                                 database_url=sqlite_url(home)), embedder_kind="hashing")
+    for part in ("embedder", "backend", "rubric", "scorer", "customer", "practice"):
+        services.__dict__[part] = getattr(fast_services, part)
+    for name, role in (("ana", "trainee"), ("ben", "trainee"), ("rita", "reviewer"), ("tess", "trainer")):
+        services.db.add_user(name, role, PASSWORD)
+    port = free_port()
+    demo = app.main(services, host="127.0.0.1", port=port, block=False)
+    yield services, f"http://127.0.0.1:{port}/"
+    demo.close()
+
+
+def login(url: str, name: str) -> Client:
+    return Client(url, auth=(name, PASSWORD), verbose=False)
+
+
+def test_the_app_asks_for_a_login_once_someone_can_log_in(team):
+    _, url = team
+    with pytest.raises(Exception):  # noqa: B017 - gradio_client raises a plain error on the login wall
+        Client(url, verbose=False)
+    with pytest.raises(Exception):  # noqa: B017
+        Client(url, auth=("ana", "wrong password!"), verbose=False)
+
+
+def test_a_trainee_practises_and_sees_only_their_own_progress(team):
+    services, url = team
+    ana = login(url, "ana")
+    run_id = ana.predict("late-parcel-chat", api_name="/start")[0]
+    ana.predict(run_id, GOOD, 0, api_name="/reply")
+    summary, _plot, _team, csv_file = ana.predict("ana", api_name="/progress")
+    assert "ana: 1 sessions, 1 scored replies" in summary
+    header = Path(csv_file).read_text(encoding="utf-8").splitlines()[0]
+    assert header == "session,scenario,channel,started_at,empathy,ownership,solution,follow_up"
+    with pytest.raises(AppError, match=r"You can see only your own progress\."):
+        ana.predict("ben", api_name="/progress")
+    [row] = services.db.sessions_of(services.db.user("ana"))
+    assert row.scenario_id == "late-parcel-chat"
+
+
+def test_a_trainee_cannot_reach_trainer_functions_through_the_api(team):
+    _, url = team
+    ana = login(url, "ana")
+    refusal = "Only trainers and admins can open, playtest or save scenario files."
+    for call in (lambda: ana.predict("late-parcel-chat.yaml", api_name="/open_scenario"),
+                 lambda: ana.predict("new-one", api_name="/new_scenario"),
+                 lambda: ana.predict("late-parcel-chat.yaml", "id: x", api_name="/check_scenario"),
+                 lambda: ana.predict("late-parcel-chat.yaml", "", "id: x", api_name="/save_scenario"),
+                 lambda: ana.predict("late-parcel-chat.yaml", "id: x", api_name="/playtest")):
+        with pytest.raises(AppError, match=re.escape(refusal)):
+            call()
+
+
+def test_nobody_can_reply_in_another_users_session(team):
+    _, url = team
+    ana, ben = login(url, "ana"), login(url, "ben")
+    run_id = ana.predict("late-parcel-chat", api_name="/start")[0]
+    with pytest.raises(AppError, match="no practice session"):
+        ben.predict(run_id, "Hello, I'll take this one.", 0, api_name="/reply")
+
+
+def test_trainers_see_the_team_and_open_scenarios(team):
+    _, url = team
+    ana = login(url, "ana")
+    ana.predict(ana.predict("late-parcel-chat", api_name="/start")[0], GOOD, 0, api_name="/reply")
+    tess = login(url, "tess")
+    summary, _plot, team_table, _csv = tess.predict("ana", api_name="/progress")
+    assert "### ana:" in summary
+    assert team_table["value"]["headers"][:2] == ["agent", "sessions"]
+    assert "ana" in [row[0] for row in team_table["value"]["data"]]
+    opened = tess.predict("late-parcel-chat.yaml", api_name="/open_scenario")
+    assert "id: late-parcel-chat" in opened[2]
+
+
+def test_a_public_address_needs_accounts(tmp_path):
+    db = Store(sqlite_url(tmp_path))
+    db.upgrade()
+    assert Access.for_server(db, "127.0.0.1").local
+    with pytest.raises(SettingError, match=r"binding 0\.0\.0\.0 needs accounts"):
+        Access.for_server(db, "0.0.0.0")
+    db.add_user("ben", "trainee")  # recorded by `dojo play --agent`: no password, cannot log in
+    with pytest.raises(SettingError):
+        Access.for_server(db, "0.0.0.0")
+    db.add_user("root", "admin", PASSWORD)
+    assert not Access.for_server(db, "0.0.0.0").local and not Access.for_server(db, "127.0.0.1").local
+    assert is_loopback("localhost") and is_loopback("::1") and not is_loopback("10.0.0.5")
+    db.engine.dispose()
