@@ -18,6 +18,7 @@ from scoring import scorecard as scorecards
 from scoring.access import Access, AccessDenied
 from scoring.practice import ReplyError, Run, TurnResult
 from scoring.services import Services, UnknownRunError
+from scoring.store import StoreError
 from simulator.authoring import AuthoringError, Check, Draft, ScenarioStore
 from simulator.channels import format_duration
 from simulator.knowledge import Article
@@ -172,16 +173,28 @@ def build_app(services: Services, access: Access | None = None) -> gr.Blocks:
                 scenario_dd = _practice_tab(demo, services, access)
             with gr.Tab("Progress", id="progress", elem_id="dojo-progress-tab"):
                 _progress_tab(demo, services, access)
-            with gr.Tab("Scenario editor", id="editor", elem_id="dojo-editor-tab") as editor_tab:
-                _editor_tab(demo, services, access, scenario_dd)
+            # Gradio cannot hide a tab reliably, so a page a role may not use shows a notice instead of its
+            # controls; its events are refused on the server either way.
+            with gr.Tab("Review", id="review", elem_id="dojo-review-tab"):
+                review_notice = gr.Markdown("This page is for reviewers, trainers and admins.", visible=False,
+                                            elem_id="dojo-review-notice")
+                with gr.Column() as review_body:
+                    _review_tab(services, access)
+            with gr.Tab("Scenario editor", id="editor", elem_id="dojo-editor-tab"):
+                editor_notice = gr.Markdown("This page is for trainers and admins.", visible=False,
+                                            elem_id="dojo-editor-notice")
+                with gr.Column() as editor_body:
+                    _editor_tab(demo, services, access, scenario_dd)
 
         def whoami(request: gr.Request):
             user = access.user(request)
             mode = " (local mode: no accounts yet)" if access.local else ""
+            review, edit = access.may(user, "review"), access.may(user, "edit_scenarios")
             return {who: f"Signed in as **{esc(user.name)}** ({esc(user.role)}){mode}",
-                    editor_tab: gr.Tab(visible=access.may(user, "edit_scenarios"))}
+                    review_notice: gr.Markdown(visible=not review), review_body: gr.Column(visible=review),
+                    editor_notice: gr.Markdown(visible=not edit), editor_body: gr.Column(visible=edit)}
 
-        demo.load(whoami, outputs=[who, editor_tab], api_name=False)
+        demo.load(whoami, outputs=[who, review_notice, review_body, editor_notice, editor_body], api_name=False)
     return demo
 
 
@@ -271,6 +284,12 @@ def render_progress(report: progresses.Progress) -> str:
     if report.recommendation:
         r = report.recommendation
         lines += ["", f"**Next:** {esc(r.title)} ({esc(r.channel)}, difficulty {r.difficulty}). {esc(r.reason)}"]
+    if report.history:
+        lines += ["", "**After each session** (newest first)", "",
+                  "| # | When | Scenario | " + " | ".join(CRITERION_TITLES.values()) + " |", "|---" * 7 + "|"]
+        for i, p in reversed(list(enumerate(report.history, 1))[-10:]):
+            cells = " | ".join(f"{p.estimates[c]:.0%}" for c in CRITERION_TITLES)
+            lines.append(f"| {i} | {p.started_at:%Y-%m-%d %H:%M} | {esc(p.scenario_id)} | {cells} |")
     return "\n".join(lines)
 
 
@@ -336,6 +355,42 @@ def _progress_tab(demo: gr.Blocks, services: Services, access: Access) -> None:
 
     demo.load(agents, outputs=[agent_dd], api_name=False)
     show_btn.click(show, inputs=[agent_dd], outputs=[summary, plot, team, export], api_name="progress")
+
+
+def _review_tab(services: Services, access: Access) -> None:
+    """Reviewers label stored replies on the four criteria, without seeing the classifier's verdicts."""
+    gr.Markdown("Label trainees' replies as a QA reviewer. The classifier's verdicts are not shown, so your "
+                "labels are your own.")
+    next_btn = gr.Button("Next reply to review", elem_id="dojo-review-next")
+    turn_box = gr.Textbox(visible=False, elem_id="dojo-review-turn", label="reply id")
+    shown = gr.Markdown("", elem_id="dojo-review-reply")
+    with gr.Row():
+        boxes = [gr.Checkbox(label=f"{title} met", elem_id=f"dojo-review-{c}") for c, title in CRITERION_TITLES.items()]
+    save_btn = gr.Button("Save labels", variant="primary", elem_id="dojo-review-save")
+    status = gr.Markdown("", elem_id="dojo-review-status")
+
+    def next_reply(request: gr.Request):
+        user = allowed(access, request, "review")
+        found = services.db.next_to_review(user)
+        if found is None:
+            return "", "Nothing left to review.", *[False] * 4
+        turn, context = found
+        text = (f"**Customer** ({esc(turn.channel)}):\n\n> {esc(context)}\n\n**Agent reply:**\n\n> {esc(turn.text)}")
+        return str(turn.id), text, *[False] * 4
+
+    def save(turn_id: str, empathy: bool, ownership: bool, solution: bool, follow_up: bool, request: gr.Request):
+        labels = [empathy, ownership, solution, follow_up]
+        user = allowed(access, request, "review")
+        if not turn_id:
+            raise gr.Error("Press 'Next reply to review' first.")
+        try:
+            services.db.add_review(int(turn_id), user, dict(zip(CRITERION_TITLES, labels, strict=True)))
+        except (ValueError, StoreError) as exc:
+            raise gr.Error(str(exc)) from None
+        return f"Saved your labels for reply {esc(turn_id)}."
+
+    next_btn.click(next_reply, outputs=[turn_box, shown, *boxes], api_name="review_next")
+    save_btn.click(save, inputs=[turn_box, *boxes], outputs=[status], api_name="review_save")
 
 
 def _editor_tab(demo: gr.Blocks, services: Services, access: Access, practice_dd: gr.Dropdown) -> None:

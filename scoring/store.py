@@ -316,6 +316,36 @@ class Store:
             return out
 
 
+    # --- reviews -----------------------------------------------------------------------------------
+
+    def next_to_review(self, reviewer: User) -> tuple[Turn, str] | None:
+        """The oldest stored reply this reviewer has not labeled yet, with the customer message it answers."""
+        with self.session() as s:
+            mine = select(Review.turn_id).where(Review.reviewer_id == reviewer.id)
+            turn = s.scalar(select(Turn).where(Turn.role == "agent", Turn.id.not_in(mine))
+                            .order_by(Turn.created_at, Turn.id).limit(1))
+            if turn is None:
+                return None
+            before = s.scalar(select(Turn).where(Turn.session_id == turn.session_id, Turn.index == turn.index - 1))
+            return turn, before.text if before is not None else ""
+
+    def add_review(self, turn_id: int, reviewer: User, labels: dict[str, int], round_id: str | None = None) -> None:
+        """A reviewer's labels for one reply (0 or 1 per criterion); labeling it again replaces them."""
+        with self.session() as s:
+            turn = s.get(Turn, turn_id)
+            if turn is None or turn.role != "agent":
+                raise StoreError(f"no stored reply {turn_id}")
+            for old in s.scalars(select(Review).where(Review.turn_id == turn_id, Review.reviewer_id == reviewer.id)):
+                s.delete(old)
+            for criterion, label in labels.items():
+                s.add(Review(turn_id=turn_id, reviewer_id=reviewer.id, criterion=criterion, label=int(bool(label)),
+                             round_id=round_id))
+
+    def reviews_of(self, turn_id: int) -> list[Review]:
+        with self.session() as s:
+            return list(s.scalars(select(Review).where(Review.turn_id == turn_id).order_by(Review.id)))
+
+
 def _turn(session, index: int, message) -> Turn:
     return Turn(session_id=session.id, index=index, role=message.role, text=message.text,
                 channel=str(session.scenario.channel), response_s=message.response_s, beat=message.beat,

@@ -110,3 +110,21 @@ def test_a_public_address_needs_accounts(tmp_path):
     assert not Access.for_server(db, "0.0.0.0").local and not Access.for_server(db, "127.0.0.1").local
     assert is_loopback("localhost") and is_loopback("::1") and not is_loopback("10.0.0.5")
     db.engine.dispose()
+
+
+def test_reviewers_label_stored_replies_and_trainees_cannot(team):
+    services, url = team
+    ana = login(url, "ana")
+    ana.predict(ana.predict("late-parcel-chat", api_name="/start")[0], GOOD, 0, api_name="/reply")
+    refusal = "Only reviewers, trainers and admins can review replies."
+    with pytest.raises(AppError, match=re.escape(refusal)):
+        ana.predict(api_name="/review_next")
+    with pytest.raises(AppError, match=re.escape(refusal)):
+        ana.predict("1", True, True, True, True, api_name="/review_save")
+    rita = login(url, "rita")
+    turn_id, shown, *boxes = rita.predict(api_name="/review_next")
+    assert turn_id and "**Agent reply:**" in shown and boxes == [False] * 4
+    assert "Saved your labels" in rita.predict(turn_id, True, False, True, True, api_name="/review_save")
+    labels = {r.criterion: r.label for r in services.db.reviews_of(int(turn_id))}
+    assert labels == {"empathy": 1, "ownership": 0, "solution": 1, "follow_up": 1}
+    assert rita.predict(api_name="/review_next")[0] != turn_id  # the next one, not the same again
