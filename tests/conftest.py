@@ -33,6 +33,16 @@ def fast_services(fast_home) -> Services:
     return services
 
 
+def with_database(fast: Services, database_url: str) -> Services:
+    """The fast services' models (scripted customer, hashing embedder, trained scorer) over a database of
+    their own, so tests with accounts never touch another test's users."""
+    other = Services(Settings(home=fast.settings.home, customer_backend="scripted", seed=7,
+                              database_url=database_url), embedder_kind="hashing")
+    for part in ("embedder", "backend", "rubric", "scorer", "customer", "practice"):
+        other.__dict__[part] = getattr(fast, part)
+    return other
+
+
 @pytest.fixture(scope="session")
 def real_services() -> Services:
     """The embedded models, as `dojo serve` runs them (models from the user's DOJO_HOME)."""

@@ -11,10 +11,9 @@ from gradio_client.exceptions import AppError
 
 import app
 from scoring.access import Access, is_loopback
-from scoring.services import Services
 from scoring.store import Store, sqlite_url
-from simulator.settings import SettingError, Settings
-from tests.conftest import free_port
+from simulator.settings import SettingError
+from tests.conftest import free_port, with_database
 
 PASSWORD = "correct horse battery"
 GOOD = ("I'm so sorry your parcel is late, that's our mistake. I've reshipped it by express at no charge; it "
@@ -24,10 +23,7 @@ GOOD = ("I'm so sorry your parcel is late, that's our mistake. I've reshipped it
 @pytest.fixture(scope="module")
 def team(fast_services, tmp_path_factory):
     home = tmp_path_factory.mktemp("team")
-    services = Services(Settings(home=fast_services.settings.home, customer_backend="scripted", seed=7,
-                                 database_url=sqlite_url(home)), embedder_kind="hashing")
-    for part in ("embedder", "backend", "rubric", "scorer", "customer", "practice"):
-        services.__dict__[part] = getattr(fast_services, part)
+    services = with_database(fast_services, sqlite_url(home))
     for name, role in (("ana", "trainee"), ("ben", "trainee"), ("rita", "reviewer"), ("tess", "trainer")):
         services.db.add_user(name, role, PASSWORD)
     port = free_port()

@@ -17,8 +17,7 @@ import sqlalchemy as sa
 from scoring import progress
 from scoring.services import Services
 from scoring.store import Store, StoreError, hash_password, sqlite_url, verify_password
-from simulator.settings import Settings
-from tests.conftest import free_port
+from tests.conftest import free_port, with_database
 from tests.pg import find_bin, postgres_server
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -60,10 +59,7 @@ def db(db_url) -> Store:
 @pytest.fixture
 def services(fast_services, db_url, tmp_path) -> Services:
     """The fast services (scripted customer, hashing embedder) over a database of their own."""
-    other = Services(Settings(home=fast_services.settings.home, customer_backend="scripted", seed=7,
-                              database_url=db_url), embedder_kind="hashing")
-    for part in ("embedder", "backend", "rubric", "scorer", "customer", "practice"):
-        other.__dict__[part] = getattr(fast_services, part)
+    other = with_database(fast_services, db_url)
     yield other
     other.db.engine.dispose()
 

@@ -10,10 +10,8 @@ from pathlib import Path
 import pytest
 
 import app
-from scoring.services import Services
 from scoring.store import sqlite_url
-from simulator.settings import Settings
-from tests.conftest import free_port
+from tests.conftest import free_port, with_database
 
 pytestmark = pytest.mark.browser
 PASSWORD = "correct horse battery"
@@ -24,11 +22,7 @@ GOOD = ("I'm so sorry your parcel is late, that's our mistake. I've reshipped it
 
 @pytest.fixture(scope="module")
 def url(fast_services, tmp_path_factory):
-    services = Services(Settings(home=fast_services.settings.home, customer_backend="scripted", seed=7,
-                                 database_url=sqlite_url(tmp_path_factory.mktemp("browser-team"))),
-                        embedder_kind="hashing")
-    for part in ("embedder", "backend", "rubric", "scorer", "customer", "practice"):
-        services.__dict__[part] = getattr(fast_services, part)
+    services = with_database(fast_services, sqlite_url(tmp_path_factory.mktemp("browser-team")))
     services.db.add_user("ana", "trainee", PASSWORD)
     services.db.add_user("ben", "trainee", PASSWORD)
     port = free_port()
