@@ -214,6 +214,9 @@ def _practice_tab(demo: gr.Blocks, services: Services, access: Access) -> gr.Dro
                 kb_query = gr.Textbox(label="Search articles", placeholder="e.g. refund gift card",
                                       elem_id="dojo-kb-query")
                 kb_results = gr.Markdown("", elem_id="dojo-kb-results")
+                with gr.Row():
+                    kb_pick = gr.Dropdown(choices=[], label="Article", scale=3, elem_id="dojo-kb-pick")
+                    kb_insert = gr.Button("Insert link", scale=1, elem_id="dojo-kb-insert")
         with gr.Column(scale=2):
             conversation = gr.Chatbot(label="Conversation", height=460, elem_id="dojo-conversation",
                                       sanitize_html=True, feedback_options=None, buttons=["copy"])
@@ -239,7 +242,9 @@ def _practice_tab(demo: gr.Blocks, services: Services, access: Access) -> gr.Dro
         scenario = run.session.scenario
         return {run_id: run.session.id, record: render_record(scenario),
                 conversation: render_conversation(run), feedback: "", card: "", reply: "",
-                kb_results: render_articles(services.knowledge.search("", prefer=scenario.kb_articles)),
+                kb_results: render_articles(articles := services.knowledge.search("", prefer=scenario.kb_articles)),
+                kb_pick: gr.Dropdown(choices=[(a.title, a.id) for a in articles],
+                                     value=articles[0].id if articles else None),
                 delay_dd: gr.Dropdown(value=0, visible=not scenario.channel_spec.uses_wall_clock)}
 
     def send(current: str, text: str, delay: float | None, request: gr.Request):
@@ -254,19 +259,37 @@ def _practice_tab(demo: gr.Blocks, services: Services, access: Access) -> gr.Dro
             prefer = services.run(current, user=user.name).session.scenario.kb_articles
         except UnknownRunError:
             prefer = ()
-        return render_articles(services.knowledge.search(query or "", prefer=prefer))
+        found = services.knowledge.search(query or "", prefer=prefer)
+        return {kb_results: render_articles(found),
+                kb_pick: gr.Dropdown(choices=[(a.title, a.id) for a in found], value=found[0].id if found else None)}
 
-    start_outputs = [run_id, record, conversation, feedback, card, reply, kb_results, delay_dd]
+    def insert_link(text: str, article_id: str):
+        """The article's citation at the end of the reply being written (cited articles count as answers)."""
+        if not article_id:
+            raise gr.Error("Search the knowledge base and pick an article first.")
+        citation = f"kb:{article_id}"
+        return text if citation in (text or "") else f"{(text or '').rstrip()} {citation}".strip()
+
+    def choices_for(request: gr.Request):
+        """The scenario list, with the one recommended for this user marked."""
+        user = access.user(request)
+        report = progresses.compute(user.name, services.db.scored_replies(user), services.library)
+        best = report.recommendation.scenario_id if report.recommendation and report.replies else None
+        return gr.Dropdown(choices=[(label + (" · recommended for you" if sid == best else ""), sid)
+                                    for label, sid in scenario_choices(services)])
+
+    start_outputs = [run_id, record, conversation, feedback, card, reply, kb_results, kb_pick, delay_dd]
     start_btn.click(start, inputs=[scenario_dd], outputs=start_outputs, api_name="start")
     # A visitor lands in a conversation: the first scenario starts when the page opens, from the
     # library as it is now (a trainer may have saved a new scenario since the server started).
     demo.load(start, inputs=[scenario_dd], outputs=start_outputs, api_name=False)
-    demo.load(lambda: gr.Dropdown(choices=scenario_choices(services)), outputs=[scenario_dd], api_name=False)
+    demo.load(choices_for, outputs=[scenario_dd], api_name=False)
     send_btn.click(send, inputs=[run_id, reply, delay_dd], outputs=[conversation, feedback, card, reply],
                    api_name="reply")
     reply.submit(send, inputs=[run_id, reply, delay_dd], outputs=[conversation, feedback, card, reply],
                  api_name=False)
-    kb_query.submit(search, inputs=[run_id, kb_query], outputs=[kb_results], api_name="kb_search")
+    kb_query.submit(search, inputs=[run_id, kb_query], outputs=[kb_results, kb_pick], api_name="kb_search")
+    kb_insert.click(insert_link, inputs=[reply, kb_pick], outputs=[reply], api_name="kb_insert")
     return scenario_dd
 
 

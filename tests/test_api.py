@@ -18,7 +18,7 @@ def client(fast_services):
 
 
 def test_start_then_reply_returns_conversation_and_verdicts(client):
-    run_id, record, conversation, _feedback, _card, _reply, articles, _delay = client.predict(
+    run_id, record, conversation, _feedback, _card, _reply, articles, _pick, _delay = client.predict(
         "late-parcel-chat", api_name="/start")
     assert run_id and "Priya Raman" in record and "ORD-48213" in record
     assert "kb:delivery-delays" in articles  # the scenario's own article is shown first
@@ -46,3 +46,12 @@ def test_email_reply_sent_on_the_simulated_clock_is_judged_late(client):
     _conversation, feedback, _card, _reply = client.predict(
         run_id, "I'm sorry we sent the wrong size. Which size do you need?", 108000, api_name="/reply")
     assert "Warning" in feedback and "34 h" in feedback  # waited 4 h + sent 30 h later; the standard is 24 h
+
+
+def test_a_knowledge_base_article_is_inserted_into_the_reply_as_a_citation(client):
+    run_id = client.predict("late-parcel-chat", api_name="/start")[0]
+    results, pick = client.predict(run_id, "delivery delay", api_name="/kb_search")
+    assert "delivery-delays" in results and pick["value"] == "delivery-delays"
+    text = client.predict("Here's what to expect:", "delivery-delays", api_name="/kb_insert")
+    assert text == "Here's what to expect: kb:delivery-delays"
+    assert client.predict(text, "delivery-delays", api_name="/kb_insert") == text  # not twice
