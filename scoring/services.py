@@ -223,11 +223,10 @@ class Services:
             recorded = key in self._recorded
             if user is not None:
                 self._recorded.add(key)
-        if user is not None:
+        if user is not None:  # the first reply: the session row, its opening and this turn in one commit
             scorer = self.practice.scorer
-            self.db.start_session(run, user, f"{scorer.rubric.id}@{scorer.rubric.version}", scorer.version,
-                                  upto=len(run.session.messages) - 2)
-        if user is not None or recorded:
+            self.db.record_turn(run, result, (user, f"{scorer.rubric.id}@{scorer.rubric.version}", scorer.version))
+        elif recorded:
             self.db.record_turn(run, result)
         return result
 

@@ -263,24 +263,27 @@ class Store:
 
     # --- practice ----------------------------------------------------------------------------------
 
-    def start_session(self, run, user: User, rubric_version: str, model_version: str,
-                      upto: int | None = None) -> None:
-        """The session row and its messages so far (the first `upto` of them)."""
+    def _add_session(self, s: Session, run, user: User, rubric_version: str, model_version: str,
+                     upto: int | None) -> None:
         session, scenario = run.session, run.session.scenario
-        with self.session() as s:
-            s.add(PracticeSession(
-                id=session.id, user_id=user.id, scenario_id=scenario.id, scenario_version=scenario.version,
-                channel=str(scenario.channel), difficulty=scenario.difficulty, seed=session.seed,
-                rubric_version=rubric_version, model_version=model_version))
-            for i, message in enumerate(session.messages[:upto]):
-                s.add(_turn(session, i, message))
+        s.add(PracticeSession(
+            id=session.id, user_id=user.id, scenario_id=scenario.id, scenario_version=scenario.version,
+            channel=str(scenario.channel), difficulty=scenario.difficulty, seed=session.seed,
+            rubric_version=rubric_version, model_version=model_version))
+        for i, message in enumerate(session.messages[:upto]):
+            s.add(_turn(session, i, message))
 
-    def record_turn(self, run, result) -> None:
-        """The trainee's reply with its scores and rule checks, and the customer's answer: one commit."""
+    def record_turn(self, run, result, new_session: tuple[User, str, str] | None = None) -> None:
+        """The trainee's reply with its scores and rule checks, and the customer's answer: one commit.
+        `new_session` (user, rubric version, model version): the session's first reply, so the session
+        row and its opening are written in the same transaction."""
         session = run.session
         scenario = session.scenario
         first = len(session.messages) - 2  # the agent's message and the customer's answer just added
         with self.session() as s:
+            if new_session is not None:
+                self._add_session(s, run, *new_session, upto=first)
+                s.flush()
             agent = _turn(session, first, session.messages[first])
             s.add(agent)
             s.flush()
