@@ -50,6 +50,10 @@ class Access:
     db: Store
     local: bool
 
+    def __post_init__(self) -> None:
+        if self.local:  # created once, before the page's first events race to create it
+            self.db.agent(LOCAL_USER, role="admin")
+
     @classmethod
     def for_server(cls, db: Store, host: str) -> Access:
         accounts = any(u.password_hash for u in db.users())
@@ -67,8 +71,7 @@ class Access:
     def user(self, request) -> User:
         """The caller: the local user in local mode, else the logged-in user (by Gradio's session)."""
         if self.local:
-            found = self.db.find_user(LOCAL_USER)
-            return found if found is not None else self.db.add_user(LOCAL_USER, "admin")
+            return self.db.agent(LOCAL_USER, role="admin")
         name = getattr(request, "username", None)
         found = self.db.find_user(name) if name else None
         if found is None:

@@ -255,11 +255,19 @@ class Store:
             return None
         return user if verify_password(password, user.password_hash) else None
 
-    def agent(self, name: str) -> User:
-        """The user a recorded practice session belongs to; an unknown name becomes a trainee without a
-        password (it cannot log in until an admin sets one)."""
+    def agent(self, name: str, role: str = "trainee") -> User:
+        """The user a recorded practice session belongs to; an unknown name becomes a user without a
+        password (it cannot log in until an admin sets one). Safe when two requests ask at once."""
         user = self.find_user(name)
-        return user if user is not None else self.add_user(name, "trainee")
+        if user is not None:
+            return user
+        try:
+            return self.add_user(name, role)
+        except StoreError:  # created by a concurrent request since we looked
+            found = self.find_user(name)
+            if found is None:
+                raise
+            return found
 
     # --- practice ----------------------------------------------------------------------------------
 

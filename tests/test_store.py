@@ -210,3 +210,12 @@ def test_a_killed_process_loses_no_completed_turn(fast_services, db_url, tmp_pat
     assert [t.text for _, t, _ in replies] == ["Let me check that for you.", "Could you tell me the order number?"]
     assert all(len(scores) == 4 for _, _, scores in replies)
     db.engine.dispose()
+
+
+def test_a_user_asked_for_by_many_requests_at_once_is_created_once(db):
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(8) as pool:
+        users = list(pool.map(lambda _: db.agent("local", role="admin"), range(16)))
+    assert {u.id for u in users} == {users[0].id} and users[0].role == "admin"
+    assert [u.name for u in db.users()] == ["local"]
