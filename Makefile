@@ -1,6 +1,7 @@
 # The two commands in the README:
 #   make demo   set up .venv, provision the models, start the app on 127.0.0.1:7860
-#   make test   the same set-up, then the whole test suite (real-model and browser tests included)
+#   make test   the same set-up, then the whole test suite (real-model and browser tests included),
+#               on SQLite and again on PostgreSQL
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
@@ -28,6 +29,8 @@ demo: setup
 test: setup
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
+	# ... and once more with every database the tests use on a throw-away PostgreSQL server
+	DOJO_TEST_DATABASE=postgresql $(BIN)/python -m pytest
 
 bench: setup
 	$(BIN)/python bench/customer.py

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import socket
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -19,15 +20,45 @@ ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 
+# Which database the suite's services use: `sqlite` (default) or `postgresql` (a throw-away server the
+# tests start from Debian's package). `make test` runs the suite once with each.
+TEST_DATABASE = os.environ.get("DOJO_TEST_DATABASE", "sqlite")
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    from tests.pg import find_bin, postgres_server
+
+    if not find_bin("initdb"):
+        if os.environ.get("CI") or TEST_DATABASE == "postgresql":
+            pytest.fail("PostgreSQL is not installed; .ci/run installs Debian's postgresql", pytrace=False)
+        pytest.skip("PostgreSQL is not installed (apt-get install postgresql)")
+    with postgres_server(free_port()) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def new_database(request, tmp_path_factory):
+    """Makes an empty database of the suite's kind (DOJO_TEST_DATABASE) and returns its URL."""
+    from scoring.store import sqlite_url
+    from tests.pg import create_database
+
+    def make() -> str:
+        if TEST_DATABASE == "postgresql":
+            return create_database(request.getfixturevalue("pg_server"))
+        return sqlite_url(tmp_path_factory.mktemp("db"))
+    return make
+
+
 @pytest.fixture(scope="session")
 def fast_home(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("dojo-home")
 
 
 @pytest.fixture(scope="session")
-def fast_services(fast_home) -> Services:
+def fast_services(fast_home, new_database) -> Services:
     """Scripted customer + hashing embedder + a scorer trained on the real labeled data."""
-    settings = Settings(home=fast_home, customer_backend="scripted", seed=7)
+    settings = Settings(home=fast_home, customer_backend="scripted", seed=7, database_url=new_database())
     services = Services(settings, embedder_kind="hashing")
     services.train()
     return services
@@ -44,9 +75,12 @@ def with_database(fast: Services, database_url: str) -> Services:
 
 
 @pytest.fixture(scope="session")
-def real_services() -> Services:
+def real_services(new_database) -> Services:
     """The embedded models, as `dojo serve` runs them (models from the user's DOJO_HOME)."""
-    services = Services.from_settings(Settings.from_env())
+    settings = Settings.from_env()
+    if TEST_DATABASE == "postgresql":
+        settings = replace(settings, database_url=new_database())
+    services = Services.from_settings(settings)
     if not services.has_scorer():
         services.train()
     return services

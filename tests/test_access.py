@@ -21,9 +21,8 @@ GOOD = ("I'm so sorry your parcel is late, that's our mistake. I've reshipped it
 
 
 @pytest.fixture(scope="module")
-def team(fast_services, tmp_path_factory):
-    home = tmp_path_factory.mktemp("team")
-    services = with_database(fast_services, sqlite_url(home))
+def team(fast_services, new_database):
+    services = with_database(fast_services, new_database())
     for name, role in (("ana", "trainee"), ("ben", "trainee"), ("rita", "reviewer"), ("tess", "trainer")):
         services.db.add_user(name, role, PASSWORD)
     port = free_port()

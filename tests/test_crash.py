@@ -12,7 +12,7 @@ from pathlib import Path
 
 from gradio_client import Client
 
-from scoring.store import Store, sqlite_url
+from scoring.store import Store
 from tests.conftest import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -35,9 +35,10 @@ def serve(env: dict, port: int) -> subprocess.Popen:
     raise TimeoutError("server did not start in 120 s")
 
 
-def test_kill_9_mid_session_loses_no_completed_turn(fast_services, tmp_path):
+def test_kill_9_mid_session_loses_no_completed_turn(fast_services, new_database):
+    url = new_database()
     env = {**os.environ, "DOJO_HOME": str(fast_services.settings.home), "DOJO_EMBEDDER": "hashing",
-           "DOJO_CUSTOMER_BACKEND": "scripted", "DATABASE_URL": sqlite_url(tmp_path)}
+           "DOJO_CUSTOMER_BACKEND": "scripted", "DATABASE_URL": url}
     port = free_port()
     server = serve(env, port)
     try:
@@ -56,7 +57,7 @@ def test_kill_9_mid_session_loses_no_completed_turn(fast_services, tmp_path):
 
     restarted = serve(env, port)
     try:
-        db = Store(sqlite_url(tmp_path))
+        db = Store(url)
         [session] = db.sessions_of(db.user("local"))
         replies = [turn.text for _, turn, _ in db.scored_replies(db.user("local"))]
         assert replies[:2] == REPLIES  # the third may or may not have completed before the kill

@@ -8,7 +8,6 @@ import os
 import subprocess
 import sys
 import textwrap
-import uuid
 from pathlib import Path
 
 import pytest
@@ -17,35 +16,19 @@ import sqlalchemy as sa
 from scoring import progress
 from scoring.services import Services
 from scoring.store import Store, StoreError, hash_password, sqlite_url, verify_password
-from tests.conftest import free_port, with_database
-from tests.pg import find_bin, postgres_server
+from tests.conftest import with_database
+from tests.pg import create_database
 
 ROOT = Path(__file__).resolve().parent.parent
 GOOD = ("I'm so sorry your parcel is late, that's our mistake. I've reshipped it by express at no charge; it "
         "arrives tomorrow before noon. I'll message you here once it's out for delivery.")
 
 
-@pytest.fixture(scope="session")
-def pg_server():
-    if not find_bin("initdb"):
-        if os.environ.get("CI"):
-            pytest.fail("PostgreSQL is not installed; .ci/run installs Debian's postgresql")
-        pytest.skip("PostgreSQL is not installed (apt-get install postgresql)")
-    with postgres_server(free_port()) as url:
-        yield url
-
-
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db_url(request, tmp_path) -> str:
     if request.param == "sqlite":
         return sqlite_url(tmp_path)
-    server = request.getfixturevalue("pg_server")
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    engine = sa.create_engine(server, isolation_level="AUTOCOMMIT")
-    with engine.connect() as c:
-        c.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    engine.dispose()
-    return server.rsplit("/", 1)[0] + f"/{name}"
+    return create_database(request.getfixturevalue("pg_server"))
 
 
 @pytest.fixture
@@ -162,8 +145,8 @@ def _dojo(env, *args, stdin=None):
                           env=env, input=stdin, timeout=300)
 
 
-def test_dojo_users_and_progress_from_the_command_line(fast_services, tmp_path):
-    db_url = sqlite_url(tmp_path)  # the commands do not depend on the database; the store tests cover both
+def test_dojo_users_and_progress_from_the_command_line(fast_services, new_database):
+    db_url = new_database()
     env = {**os.environ, "DOJO_HOME": str(fast_services.settings.home), "DOJO_EMBEDDER": "hashing",
            "DATABASE_URL": db_url, "DOJO_CUSTOMER_BACKEND": "scripted"}
     done = _dojo(env, "users", "add", "ana", "--role", "trainee", "--password-stdin", stdin="correct horse battery\n")

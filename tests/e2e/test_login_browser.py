@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 
 import app
-from scoring.store import sqlite_url
 from tests.conftest import free_port, with_database
 
 pytestmark = pytest.mark.browser
@@ -21,8 +20,8 @@ GOOD = ("I'm so sorry your parcel is late, that's our mistake. I've reshipped it
 
 
 @pytest.fixture(scope="module")
-def url(fast_services, tmp_path_factory):
-    services = with_database(fast_services, sqlite_url(tmp_path_factory.mktemp("browser-team")))
+def url(fast_services, new_database):
+    services = with_database(fast_services, new_database())
     services.db.add_user("ana", "trainee", PASSWORD)
     services.db.add_user("ben", "trainee", PASSWORD)
     port = free_port()
