@@ -263,8 +263,9 @@ def _practice_tab(demo: gr.Blocks, services: Services, access: Access) -> gr.Dro
         return {kb_results: render_articles(found),
                 kb_pick: gr.Dropdown(choices=[(a.title, a.id) for a in found], value=found[0].id if found else None)}
 
-    def insert_link(text: str, article_id: str):
+    def insert_link(text: str, article_id: str, request: gr.Request):
         """The article's citation at the end of the reply being written (cited articles count as answers)."""
+        allowed(access, request, "practice")
         if not article_id:
             raise gr.Error("Search the knowledge base and pick an article first.")
         citation = f"kb:{article_id}"
