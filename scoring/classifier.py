@@ -137,9 +137,6 @@ class CriterionModel:
     threshold: float
     calibration: ReplyCalibration = field(default_factory=ReplyCalibration)
 
-    def proba(self, batch: Texts) -> np.ndarray:
-        return self.pipeline.predict_proba(batch)[:, 1]
-
     def proba_from_features(self, features) -> np.ndarray:
         """Probabilities from the already computed feature step (shared by the four criteria)."""
         return self.pipeline[-1].predict_proba(features)[:, 1]

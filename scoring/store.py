@@ -218,10 +218,7 @@ class Store:
 
     def user(self, name: str) -> User:
         with self.session() as s:
-            user = s.scalar(select(User).where(User.name == name))
-        if user is None:
-            raise StoreError(f"no user {name!r}")
-        return user
+            return _named(s, name)
 
     def find_user(self, name: str) -> User | None:
         with self.session() as s:
@@ -235,18 +232,12 @@ class Store:
         if role not in ROLES:
             raise StoreError(f"role {role!r} is not one of {', '.join(ROLES)}")
         with self.session() as s:
-            user = s.scalar(select(User).where(User.name == name))
-            if user is None:
-                raise StoreError(f"no user {name!r}")
-            user.role = role
+            _named(s, name).role = role
 
     def set_password(self, name: str, password: str) -> None:
         check_password_strength(password)
         with self.session() as s:
-            user = s.scalar(select(User).where(User.name == name))
-            if user is None:
-                raise StoreError(f"no user {name!r}")
-            user.password_hash = hash_password(password)
+            _named(s, name).password_hash = hash_password(password)
 
     def authenticate(self, name: str, password: str) -> User | None:
         user = self.find_user(name)
@@ -320,11 +311,12 @@ class Store:
                 select(PracticeSession, Turn).join(Turn, Turn.session_id == PracticeSession.id)
                 .where(PracticeSession.user_id == user.id, Turn.role == "agent")
                 .order_by(PracticeSession.started_at, Turn.index)).all()
-            out = []
-            for session_row, turn in rows:
-                scores = list(s.scalars(select(Score).where(Score.turn_id == turn.id)))
-                out.append((session_row, turn, scores))
-            return out
+            # All their scores in one query, not one query per reply (the team view reads every agent).
+            by_turn: dict[int, list[Score]] = {}
+            for score in s.scalars(select(Score).where(Score.turn_id.in_([t.id for _, t in rows]))
+                                   .order_by(Score.criterion)):
+                by_turn.setdefault(score.turn_id, []).append(score)
+            return [(session_row, turn, by_turn.get(turn.id, [])) for session_row, turn in rows]
 
 
     # --- reviews -----------------------------------------------------------------------------------
@@ -355,6 +347,13 @@ class Store:
     def reviews_of(self, turn_id: int) -> list[Review]:
         with self.session() as s:
             return list(s.scalars(select(Review).where(Review.turn_id == turn_id).order_by(Review.id)))
+
+
+def _named(s: Session, name: str) -> User:
+    user = s.scalar(select(User).where(User.name == name))
+    if user is None:
+        raise StoreError(f"no user {name!r}")
+    return user
 
 
 def _turn(session, index: int, message) -> Turn:
