@@ -7,6 +7,7 @@ scenarios and the model is always rendered escaped, never as HTML.
 
 from __future__ import annotations
 
+import csv
 import html
 import os
 from pathlib import Path
@@ -20,15 +21,16 @@ from scoring.practice import ReplyError, Run, TurnResult
 from scoring.services import Services, UnknownRunError
 from scoring.store import StoreError
 from simulator.authoring import AuthoringError, Check, Draft, ScenarioStore
-from simulator.channels import format_duration
+from simulator.channels import CHANNELS, format_duration
 from simulator.knowledge import Article
 from simulator.scenario import Scenario
+from ui import views
 
 CRITERION_TITLES = {"empathy": "Empathy", "ownership": "Ownership", "solution": "Solution", "follow_up": "Follow-up"}
 CSS = """
 .verdict-pass { color: #166534; } .verdict-fail { color: #991b1b; }
 #dojo-feedback, #dojo-record { font-size: 0.92rem; }
-"""
+""" + views.VIEW_CSS
 
 
 DELAYS = [("now", 0), ("after 15 min", 900), ("after 1 h", 3600), ("after 4 h", 14400), ("after 20 h", 72000),
@@ -40,9 +42,20 @@ def esc(text: object) -> str:
     return html.escape(str(text), quote=False).replace("*", "\\*").replace("_", "\\_").replace("`", "\\`")
 
 
-def scenario_choices(services: Services) -> list[tuple[str, str]]:
-    rows = sorted(services.library, key=lambda s: (s.difficulty, s.channel.value, s.title))
-    return [(f"{s.channel_spec.label} · level {s.difficulty} · {s.title}", s.id) for s in rows]
+ALL = "all"
+CHANNEL_FILTER = [("All channels", ALL)] + [(spec.label, channel.value) for channel, spec in CHANNELS.items()]
+LEVEL_FILTER = [("All levels", ALL), ("Level 1: patient, volunteers details", "1"), ("Level 2: average", "2"),
+                ("Level 3: impatient, escalates fast", "3")]
+
+
+def scenario_choices(services: Services, channel: str = ALL, level: str = ALL,
+                     recommended: str | None = None) -> list[tuple[str, str]]:
+    """The scenario picker's list: filtered by channel and level, the recommended scenario first and marked."""
+    rows = [s for s in services.library if channel in (ALL, None, "", s.channel.value)
+            and level in (ALL, None, "", str(s.difficulty))]
+    rows.sort(key=lambda s: (s.id != recommended, s.difficulty, s.channel.value, s.title))
+    return [(f"{s.channel_spec.label} · level {s.difficulty} · {s.title}"
+             + (" · recommended for you" if s.id == recommended else ""), s.id) for s in rows]
 
 
 def render_record(scenario: Scenario) -> str:
@@ -52,7 +65,7 @@ def render_record(scenario: Scenario) -> str:
              f"{format_duration(scenario.response_standard_s)}"]
     for key, label in (("customer_id", "Customer"), ("tier", "Tier"), ("since", "Since"), ("notes", "Notes")):
         if rec.get(key):
-            lines.append(f"**{label}:** {esc(rec[key])}")
+            lines.append(f"\n**{label}:** {esc(rec[key])}")
     if rec.get("orders"):
         lines.append("\n**Orders and accounts**")
         lines += [f"- {esc(o['id'])}: {esc(o['item'])}" + (f" — {esc(o['status'])}" if o.get("status") else "")
@@ -67,20 +80,6 @@ def render_record(scenario: Scenario) -> str:
     if scenario.kb_articles:
         lines.append("\n**Knowledge base:** " + ", ".join(f"`kb:{esc(a)}`" for a in scenario.kb_articles))
     return "\n".join(lines)
-
-
-def render_conversation(run: Run) -> list[dict]:
-    out = []
-    scenario = run.session.scenario
-    for i, m in enumerate(run.session.messages):
-        text = m.text
-        if i == 0 and scenario.subject:
-            text = f"Subject: {scenario.subject}\n\n{text}"
-        stamp = format_duration(m.at) if m.at else "0 s"
-        # The trainee is the chat's user (right-hand side); the customer is their counterpart (left).
-        out.append({"role": "assistant" if m.role == "customer" else "user",
-                    "content": f"{text}\n\n— {stamp}"})
-    return out
 
 
 def render_feedback(result: TurnResult) -> str:
@@ -203,6 +202,10 @@ def _practice_tab(demo: gr.Blocks, services: Services, access: Access) -> gr.Dro
     # exactly as the browser does. Ownership of sessions is checked on the server (see services).
     run_id = gr.Textbox(visible=False, elem_id="dojo-run-id", label="session")
     with gr.Row():
+        channel_f = gr.Dropdown(choices=CHANNEL_FILTER, value=ALL, label="Channel", scale=1,
+                                elem_id="dojo-filter-channel")
+        level_f = gr.Dropdown(choices=LEVEL_FILTER, value=ALL, label="Difficulty", scale=1,
+                              elem_id="dojo-filter-level")
         choices = scenario_choices(services)
         scenario_dd = gr.Dropdown(choices=choices, value=choices[0][1] if choices else None, label="Scenario",
                                   scale=4, elem_id="dojo-scenario")
@@ -218,8 +221,10 @@ def _practice_tab(demo: gr.Blocks, services: Services, access: Access) -> gr.Dro
                     kb_pick = gr.Dropdown(choices=[], label="Article", scale=3, elem_id="dojo-kb-pick")
                     kb_insert = gr.Button("Insert link", scale=1, elem_id="dojo-kb-insert")
         with gr.Column(scale=2):
-            conversation = gr.Chatbot(label="Conversation", height=460, elem_id="dojo-conversation",
-                                      sanitize_html=True, feedback_options=None, buttons=["copy"])
+            # The conversation as its channel shows it (escaped HTML, see ui/views.py); API clients get the
+            # same conversation as data in `transcript`.
+            conversation = gr.HTML("", elem_id="dojo-conversation", label="Conversation", padding=False)
+            transcript = gr.JSON(visible=False, elem_id="dojo-transcript", label="transcript")
             reply = gr.Textbox(label="Your reply", lines=3, elem_id="dojo-reply",
                                placeholder="Write to the customer…")
             with gr.Row():
@@ -241,7 +246,8 @@ def _practice_tab(demo: gr.Blocks, services: Services, access: Access) -> gr.Dro
             raise gr.Error(str(exc.args[0])) from None
         scenario = run.session.scenario
         return {run_id: run.session.id, record: render_record(scenario),
-                conversation: render_conversation(run), feedback: "", card: "", reply: "",
+                conversation: views.conversation_html(run), transcript: views.transcript(run),
+                feedback: "", card: "", reply: "",
                 kb_results: render_articles(articles := services.knowledge.search("", prefer=scenario.kb_articles)),
                 kb_pick: gr.Dropdown(choices=[(a.title, a.id) for a in articles],
                                      value=articles[0].id if articles else None),
@@ -250,8 +256,9 @@ def _practice_tab(demo: gr.Blocks, services: Services, access: Access) -> gr.Dro
     def send(current: str, text: str, delay: float | None, request: gr.Request):
         user = allowed(access, request, "practice")
         run, result = reply_to(services, current, text, delay, user=user.name)
-        return {conversation: render_conversation(run), feedback: render_feedback(result),
-                card: render_scorecard(run) if run.session.ended else "", reply: ""}
+        return {conversation: views.conversation_html(run), transcript: views.transcript(run),
+                feedback: render_feedback(result), card: render_scorecard(run) if run.session.ended else "",
+                reply: ""}
 
     def search(current: str, query: str, request: gr.Request):
         user = allowed(access, request, "practice")
@@ -271,24 +278,27 @@ def _practice_tab(demo: gr.Blocks, services: Services, access: Access) -> gr.Dro
         citation = f"kb:{article_id}"
         return text if citation in (text or "") else f"{(text or '').rstrip()} {citation}".strip()
 
-    def choices_for(request: gr.Request):
-        """The scenario list, with the one recommended for this user marked."""
+    def choices_for(channel: str, level: str, request: gr.Request):
+        """The scenario list for the filters, the one recommended for this user first, marked and selected.
+        (The current selection is not an input: gradio would refuse it against a list being replaced.)"""
         user = access.user(request)
         report = progresses.compute(user.name, services.db.scored_replies(user), services.library)
         best = report.recommendation.scenario_id if report.recommendation and report.replies else None
-        return gr.Dropdown(choices=[(label + (" · recommended for you" if sid == best else ""), sid)
-                                    for label, sid in scenario_choices(services)])
+        found = scenario_choices(services, channel, level, recommended=best)
+        return gr.Dropdown(choices=found, value=found[0][1] if found else None)
 
-    start_outputs = [run_id, record, conversation, feedback, card, reply, kb_results, kb_pick, delay_dd]
+    start_outputs = [run_id, record, conversation, transcript, feedback, card, reply, kb_results, kb_pick,
+                     delay_dd]
     start_btn.click(start, inputs=[scenario_dd], outputs=start_outputs, api_name="start")
-    # A visitor lands in a conversation: the first scenario starts when the page opens, from the
-    # library as it is now (a trainer may have saved a new scenario since the server started).
-    demo.load(start, inputs=[scenario_dd], outputs=start_outputs, api_name=False)
-    demo.load(choices_for, outputs=[scenario_dd], api_name=False)
-    send_btn.click(send, inputs=[run_id, reply, delay_dd], outputs=[conversation, feedback, card, reply],
-                   api_name="reply")
-    reply.submit(send, inputs=[run_id, reply, delay_dd], outputs=[conversation, feedback, card, reply],
-                 api_name=False)
+    # A visitor lands in a conversation: the scenario recommended for them (else the first) starts when
+    # the page opens, from the library as it is now (a trainer may have saved a new scenario since).
+    demo.load(choices_for, inputs=[channel_f, level_f], outputs=[scenario_dd], api_name=False).then(
+        start, inputs=[scenario_dd], outputs=start_outputs, api_name=False)
+    for f in (channel_f, level_f):
+        f.input(choices_for, inputs=[channel_f, level_f], outputs=[scenario_dd], api_name=False)
+    reply_outputs = [conversation, transcript, feedback, card, reply]
+    send_btn.click(send, inputs=[run_id, reply, delay_dd], outputs=reply_outputs, api_name="reply")
+    reply.submit(send, inputs=[run_id, reply, delay_dd], outputs=reply_outputs, api_name=False)
     kb_query.submit(search, inputs=[run_id, kb_query], outputs=[kb_results, kb_pick], api_name="kb_search")
     kb_insert.click(insert_link, inputs=[reply, kb_pick], outputs=[reply], api_name="kb_insert")
     return scenario_dd
@@ -325,9 +335,31 @@ def progress_frame(report: progresses.Progress):
     return pd.DataFrame(rows, columns=["session", "criterion", "estimate"])
 
 
+def write_history_csv(report: progresses.Progress, path: Path) -> Path:
+    """One row per session: the agent's per-criterion estimate after it."""
+    with path.open("w", newline="", encoding="utf-8") as out:
+        writer = csv.writer(out)
+        writer.writerow(["session", "scenario", "channel", "started_at", *CRITERION_TITLES])
+        for p in report.history:
+            writer.writerow([p.session_id, p.scenario_id, p.channel, p.started_at.isoformat(),
+                             *(round(p.estimates[c], 4) for c in CRITERION_TITLES)])
+    return path
+
+
+def write_team_csv(team: list[progresses.Progress], path: Path) -> Path:
+    """One row per agent and criterion: the estimate, its 90% interval and the replies it rests on."""
+    with path.open("w", newline="", encoding="utf-8") as out:
+        writer = csv.writer(out)
+        writer.writerow(["agent", "sessions", "criterion", "estimate", "low", "high", "replies"])
+        for r in team:
+            for c, e in r.criteria.items():
+                low, high = e.interval
+                writer.writerow([r.agent, r.sessions, c, round(e.mean, 4), round(low, 4), round(high, 4), e.replies])
+    return path
+
+
 def _progress_tab(demo: gr.Blocks, services: Services, access: Access) -> None:
     """Each agent's skill over time; trainers and reviewers also see the team."""
-    import csv
     import tempfile
 
     with gr.Row():
@@ -337,9 +369,8 @@ def _progress_tab(demo: gr.Blocks, services: Services, access: Access) -> None:
     summary = gr.Markdown("", elem_id="dojo-progress-summary")
     plot = gr.LinePlot(x="session", y="estimate", color="criterion", y_lim=[0, 1], label="Skill estimate after "
                        "each session", elem_id="dojo-progress-plot")
-    team = gr.Dataframe(label="Team (agents × criteria: skill estimate)", interactive=False,
-                        elem_id="dojo-progress-team", visible=False)
-    export = gr.File(label="Export (CSV)", elem_id="dojo-progress-csv")
+    team = gr.HTML("", label="Team (agents × criteria)", elem_id="dojo-progress-team", visible=False)
+    export = gr.File(label="Export (CSV)", elem_id="dojo-progress-csv", file_count="multiple")
 
     def agents(request: gr.Request):
         user = access.user(request)
@@ -355,27 +386,15 @@ def _progress_tab(demo: gr.Blocks, services: Services, access: Access) -> None:
         if target is None:
             raise gr.Error(f"No agent {agent!r}.")
         report = progresses.compute(target.name, services.db.scored_replies(target), services.library)
-        frame = progress_frame(report)
-        path = Path(tempfile.mkdtemp(prefix="dojo-export-")) / f"progress-{target.name}.csv"
-        with path.open("w", newline="", encoding="utf-8") as out:
-            writer = csv.writer(out)
-            writer.writerow(["session", "scenario", "channel", "started_at", *CRITERION_TITLES])
-            for p in report.history:
-                writer.writerow([p.session_id, p.scenario_id, p.channel, p.started_at.isoformat(),
-                                 *(round(p.estimates[c], 4) for c in CRITERION_TITLES)])
-        team_rows = gr.Dataframe(visible=False)
+        folder = Path(tempfile.mkdtemp(prefix="dojo-export-"))
+        files = [str(write_history_csv(report, folder / f"progress-{target.name}.csv"))]
+        heatmap = gr.HTML(visible=False)
         if access.may(user, "team_progress"):
-            import pandas as pd
-
-            rows = []
-            for member in services.db.users():
-                r = progresses.compute(member.name, services.db.scored_replies(member))
-                if r.replies:
-                    rows.append({"agent": member.name, "sessions": r.sessions,
-                                 **{CRITERION_TITLES[c]: round(e.mean, 2) for c, e in r.criteria.items()}})
-            columns = ["agent", "sessions", *CRITERION_TITLES.values()]
-            team_rows = gr.Dataframe(value=pd.DataFrame(rows, columns=columns), visible=True)
-        return {summary: render_progress(report), plot: frame, team: team_rows, export: str(path)}
+            members = [progresses.compute(m.name, services.db.scored_replies(m)) for m in services.db.users()]
+            members = [r for r in members if r.replies]
+            heatmap = gr.HTML(views.heatmap_html(members, CRITERION_TITLES), visible=True)
+            files.append(str(write_team_csv(members, folder / "team.csv")))
+        return {summary: render_progress(report), plot: progress_frame(report), team: heatmap, export: files}
 
     demo.load(agents, outputs=[agent_dd], api_name=False)
     show_btn.click(show, inputs=[agent_dd], outputs=[summary, plot, team, export], api_name="progress")
@@ -443,8 +462,8 @@ def _editor_tab(demo: gr.Blocks, services: Services, access: Access, practice_dd
             gr.Markdown("### Playtest\nPlays the text in the editor, saved or not, against the real customer.")
             playtest_btn = gr.Button("Playtest this draft", elem_id="dojo-playtest")
             pt_run = gr.Textbox(visible=False, elem_id="dojo-pt-run-id", label="playtest session")
-            pt_conversation = gr.Chatbot(label="Playtest", height=360, elem_id="dojo-pt-conversation",
-                                         sanitize_html=True, feedback_options=None)
+            pt_conversation = gr.HTML("", elem_id="dojo-pt-conversation", label="Playtest", padding=False)
+            pt_transcript = gr.JSON(visible=False, elem_id="dojo-pt-transcript", label="transcript")
             pt_reply = gr.Textbox(label="Reply as the trainee", lines=2, elem_id="dojo-pt-reply")
             pt_send = gr.Button("Send", elem_id="dojo-pt-send")
             pt_feedback = gr.Markdown("", elem_id="dojo-pt-feedback")
@@ -495,12 +514,14 @@ def _editor_tab(demo: gr.Blocks, services: Services, access: Access, practice_dd
         if not result.valid:
             raise gr.Error(f"Fix the problems first: {result.problems[0]}")
         run = services.start_scenario(result.scenario, owner=user.name)  # a playtest is not practice: not stored
-        return {pt_run: run.session.id, pt_conversation: render_conversation(run), pt_feedback: "", pt_reply: ""}
+        return {pt_run: run.session.id, pt_conversation: views.conversation_html(run, "dojo-pt-reply"),
+                pt_transcript: views.transcript(run), pt_feedback: "", pt_reply: ""}
 
     def playtest_reply(current: str, text: str, request: gr.Request):
         user = allowed(access, request, "edit_scenarios")
         run, result = reply_to(services, current, text, user=user.name)
-        return {pt_conversation: render_conversation(run), pt_reply: "",
+        return {pt_conversation: views.conversation_html(run, "dojo-pt-reply"), pt_transcript: views.transcript(run),
+                pt_reply: "",
                 pt_feedback: render_feedback(result) + (
                     f"\n\n**Session ended: {esc(run.session.outcome)}**" if run.session.ended else "")}
 
@@ -516,12 +537,11 @@ def _editor_tab(demo: gr.Blocks, services: Services, access: Access, practice_dd
                  trigger_mode="always_last", show_progress="hidden")
     save_btn.click(save, inputs=[name_box, print_box, editor],
                    outputs=[print_box, editor, problems, save_status, file_dd, practice_dd], api_name="save_scenario")
-    playtest_btn.click(playtest, inputs=[name_box, editor], outputs=[pt_run, pt_conversation, pt_feedback, pt_reply],
-                       api_name="playtest")
-    pt_send.click(playtest_reply, inputs=[pt_run, pt_reply], outputs=[pt_conversation, pt_reply, pt_feedback],
-                  api_name="playtest_reply")
-    pt_reply.submit(playtest_reply, inputs=[pt_run, pt_reply], outputs=[pt_conversation, pt_reply, pt_feedback],
-                    api_name=False)
+    playtest_btn.click(playtest, inputs=[name_box, editor],
+                       outputs=[pt_run, pt_conversation, pt_transcript, pt_feedback, pt_reply], api_name="playtest")
+    pt_outputs = [pt_conversation, pt_transcript, pt_reply, pt_feedback]
+    pt_send.click(playtest_reply, inputs=[pt_run, pt_reply], outputs=pt_outputs, api_name="playtest_reply")
+    pt_reply.submit(playtest_reply, inputs=[pt_run, pt_reply], outputs=pt_outputs, api_name=False)
 
 
 def main(services: Services | None = None, host: str = "127.0.0.1", port: int = 7860,
@@ -531,7 +551,7 @@ def main(services: Services | None = None, host: str = "127.0.0.1", port: int = 
     access = Access.for_server(services.db, host)  # refuses a public address without accounts
     demo = build_app(services, access)
     demo.queue(default_concurrency_limit=4)
-    demo.launch(server_name=host, server_port=port, css=CSS, prevent_thread_lock=not block,
+    demo.launch(server_name=host, server_port=port, css=CSS, js=views.LIVE_JS, prevent_thread_lock=not block,
                 show_error=True, footer_links=["api"], auth=None if access.local else access.authenticate,
                 auth_message="support-dojo: log in with the account your admin gave you.")
     return demo

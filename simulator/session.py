@@ -13,6 +13,7 @@ from __future__ import annotations
 import time
 import uuid
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 
 from simulator.customer import CustomerState, CustomerTurn
 from simulator.scenario import Scenario
@@ -40,6 +41,9 @@ class Session:
     started_wall: float = field(default_factory=time.monotonic)
     _last_customer_wall: float = field(default_factory=time.monotonic)
     clock: float = 0.0
+    # When the trainee opened the session, on the real calendar: the customer's first message was sent
+    # `scenario.waited_s` before it. Views date every message from here.
+    opened_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     @property
     def outcome(self) -> str | None:
@@ -52,6 +56,10 @@ class Session:
     @property
     def agent_turns(self) -> int:
         return sum(1 for m in self.messages if m.role == "agent")
+
+    def sent_at(self, message: Message) -> datetime:
+        """The calendar time a message was sent, on this session's clock."""
+        return self.opened_at + timedelta(seconds=message.at - self.scenario.waited_s)
 
     def add_customer(self, turn: CustomerTurn, state: CustomerState) -> None:
         self.state = state

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
@@ -84,6 +86,19 @@ def real_services(new_database) -> Services:
     if not services.has_scorer():
         services.train()
     return services
+
+
+@contextmanager
+def served(services: Services) -> Iterator[str]:
+    """The app on a free loopback port, as `dojo serve` runs it; yields its URL."""
+    import app
+
+    port = free_port()
+    demo = app.main(services, host="127.0.0.1", port=port, block=False)
+    try:
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        demo.close()
 
 
 def free_port() -> int:

@@ -9,11 +9,10 @@ import pytest
 from gradio_client import Client
 from gradio_client.exceptions import AppError
 
-import app
 from scoring.access import Access, is_loopback
 from scoring.store import Store, sqlite_url
 from simulator.settings import SettingError
-from tests.conftest import free_port, with_database
+from tests.conftest import served, with_database
 
 PASSWORD = "correct horse battery"
 GOOD = ("I'm so sorry your parcel is late, that's our mistake. I've reshipped it by express at no charge; it "
@@ -25,10 +24,8 @@ def team(fast_services, new_database):
     services = with_database(fast_services, new_database())
     for name, role in (("ana", "trainee"), ("ben", "trainee"), ("rita", "reviewer"), ("tess", "trainer")):
         services.db.add_user(name, role, PASSWORD)
-    port = free_port()
-    demo = app.main(services, host="127.0.0.1", port=port, block=False)
-    yield services, f"http://127.0.0.1:{port}/"
-    demo.close()
+    with served(services) as url:
+        yield services, url
 
 
 def login(url: str, name: str) -> Client:
@@ -48,8 +45,8 @@ def test_a_trainee_practises_and_sees_only_their_own_progress(team):
     ana = login(url, "ana")
     run_id = ana.predict("late-parcel-chat", api_name="/start")[0]
     ana.predict(run_id, GOOD, 0, api_name="/reply")
-    summary, _plot, _team, csv_file = ana.predict("ana", api_name="/progress")
-    assert "ana: 1 sessions, 1 scored replies" in summary
+    summary, _plot, team_view, [csv_file] = ana.predict("ana", api_name="/progress")
+    assert "ana: 1 sessions, 1 scored replies" in summary and "dojo-heatmap" not in str(team_view)
     header = Path(csv_file).read_text(encoding="utf-8").splitlines()[0]
     assert header == "session,scenario,channel,started_at,empathy,ownership,solution,follow_up"
     with pytest.raises(AppError, match=r"You can see only your own progress\."):
@@ -84,10 +81,12 @@ def test_trainers_see_the_team_and_open_scenarios(team):
     ana = login(url, "ana")
     ana.predict(ana.predict("late-parcel-chat", api_name="/start")[0], GOOD, 0, api_name="/reply")
     tess = login(url, "tess")
-    summary, _plot, team_table, _csv = tess.predict("ana", api_name="/progress")
+    summary, _plot, heatmap, [_history, team_csv] = tess.predict("ana", api_name="/progress")
     assert "### ana:" in summary
-    assert team_table["value"]["headers"][:2] == ["agent", "sessions"]
-    assert "ana" in [row[0] for row in team_table["value"]["data"]]
+    assert '<th scope="row">ana</th>' in heatmap["value"] and 'data-criterion="empathy"' in heatmap["value"]
+    rows = Path(team_csv).read_text(encoding="utf-8").splitlines()
+    assert rows[0] == "agent,sessions,criterion,estimate,low,high,replies"
+    assert sum(row.startswith("ana,") for row in rows) == 4  # one row per criterion
     opened = tess.predict("late-parcel-chat.yaml", api_name="/open_scenario")
     assert "id: late-parcel-chat" in opened[2]
 

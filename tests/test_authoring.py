@@ -12,11 +12,10 @@ from pathlib import Path
 import pytest
 from gradio_client import Client
 
-import app
 from scoring.services import Services
 from simulator.authoring import AuthoringError, Draft, SaveConflict, ScenarioStore
 from simulator.settings import Settings
-from tests.conftest import free_port
+from tests.conftest import served
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -124,10 +123,8 @@ def test_nothing_to_save_is_said_not_bumped(store):
 def client(library, fast_services):
     settings = Settings(home=fast_services.settings.home, customer_backend="scripted", seed=7, scenarios_dir=library)
     services = Services(settings, embedder_kind="hashing")
-    port = free_port()
-    demo = app.main(services, host="127.0.0.1", port=port, block=False)
-    yield Client(f"http://127.0.0.1:{port}/", verbose=False)
-    demo.close()
+    with served(services) as url:
+        yield Client(url, verbose=False)
 
 
 def test_editor_api_open_check_playtest_save(client, library):
@@ -139,11 +136,11 @@ def test_editor_api_open_check_playtest_save(client, library):
     assert f"line {line}: `persona.annotator`: unknown key 'annotator'" in problems
 
     edited = text.replace("It's ORD-48213. I also emailed", "ORD-48213. And I emailed")
-    _run, conversation, _fb, _reply = client.predict(name, edited, api_name="/playtest")
-    assert "parcel" in str(conversation[0]["content"]).lower()
-    conversation, _reply, feedback = client.predict(_run, "So sorry! What is the order number?",
-                                                    api_name="/playtest_reply")
-    assert "ORD-48213. And I emailed" in str(conversation[-1]["content"]) and "Empathy" in feedback
+    _run, _view, transcript, _fb, _reply = client.predict(name, edited, api_name="/playtest")
+    assert "parcel" in transcript[0]["text"].lower()
+    _view, transcript, _reply, feedback = client.predict(_run, "So sorry! What is the order number?",
+                                                         api_name="/playtest_reply")
+    assert "ORD-48213. And I emailed" in transcript[-1]["text"] and "Empathy" in feedback
 
     new_fp, saved_text, problems, status, *_ = client.predict(name, fp, edited, api_name="/save_scenario")
     assert "version 1 → version 2" in status and new_fp != fp

@@ -11,8 +11,7 @@ from pathlib import Path
 
 import pytest
 
-import app
-from tests.conftest import free_port
+from tests.conftest import served
 
 pytestmark = [pytest.mark.browser, pytest.mark.real_models]
 ROOT = Path(__file__).resolve().parents[2]
@@ -28,10 +27,8 @@ def library(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def url(real_services, library):
-    port = free_port()
-    demo = app.main(real_services.with_scenarios(library), host="127.0.0.1", port=port, block=False)
-    yield f"http://127.0.0.1:{port}/"
-    demo.close()
+    with served(real_services.with_scenarios(library)) as url:
+        yield url
 
 
 def test_trainer_edits_validates_playtests_and_saves(browser, url, library):
@@ -41,7 +38,7 @@ def test_trainer_edits_validates_playtests_and_saves(browser, url, library):
     page.goto(url)
     # Let the page's load events finish first (the practice tab starts a session, loading the models on a
     # cold start), so nothing re-renders while the trainer types.
-    page.locator("#dojo-conversation .message.bot").first.wait_for(timeout=120_000)
+    page.locator("#dojo-conversation .dojo-bubble-row.customer").first.wait_for(timeout=120_000)
     page.get_by_role("tab", name="Scenario editor").click()
     page.locator("#dojo-edit-file input").click()
     page.get_by_role("option", name="late-parcel-chat.yaml").click()
@@ -63,7 +60,7 @@ def test_trainer_edits_validates_playtests_and_saves(browser, url, library):
     problems.get_by_text("Valid.").wait_for(timeout=30_000)
 
     page.locator("#dojo-playtest").click()
-    customer = page.locator("#dojo-pt-conversation .message.bot")
+    customer = page.locator("#dojo-pt-conversation .dojo-bubble-row.customer")
     customer.first.wait_for(timeout=90_000)
     page.locator("#dojo-pt-reply textarea").fill(
         "I'm so sorry your parcel is late. Could you give me the order number so I can check it right now?")

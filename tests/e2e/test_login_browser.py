@@ -9,8 +9,7 @@ from pathlib import Path
 
 import pytest
 
-import app
-from tests.conftest import free_port, with_database
+from tests.conftest import served, with_database
 
 pytestmark = pytest.mark.browser
 PASSWORD = "correct horse battery"
@@ -24,10 +23,8 @@ def url(fast_services, new_database):
     services = with_database(fast_services, new_database())
     services.db.add_user("ana", "trainee", PASSWORD)
     services.db.add_user("ben", "trainee", PASSWORD)
-    port = free_port()
-    demo = app.main(services, host="127.0.0.1", port=port, block=False)
-    yield f"http://127.0.0.1:{port}/"
-    demo.close()
+    with served(services) as url:
+        yield url
 
 
 def test_a_trainee_logs_in_practises_and_finds_the_new_point_in_progress(browser, url):

@@ -6,8 +6,7 @@ from pathlib import Path
 
 import pytest
 
-import app
-from tests.conftest import free_port
+from tests.conftest import served
 
 pytestmark = [pytest.mark.browser, pytest.mark.real_models]
 SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "screenshot-practice.png"
@@ -15,16 +14,14 @@ SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "screenshot-practice
 
 @pytest.fixture(scope="module")
 def url(real_services):
-    port = free_port()
-    demo = app.main(real_services, host="127.0.0.1", port=port, block=False)
-    yield f"http://127.0.0.1:{port}/"
-    demo.close()
+    with served(real_services) as url:
+        yield url
 
 
 def test_first_practice_turn_in_the_browser(browser, url):
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     page.goto(url)
-    customer = page.locator("#dojo-conversation .message.bot")  # the customer's messages
+    customer = page.locator("#dojo-conversation .dojo-bubble-row.customer")  # the customer's messages
     customer.first.wait_for(timeout=90_000)  # the page opens with a customer already writing
     page.locator("#dojo-scenario input").click()
     page.get_by_role("option", name="Live chat · level 1 · Live chat: the parcel that never came").click()

@@ -1,0 +1,1 @@
+"""The web UI views: what each page draws, escaped, with no business logic."""
