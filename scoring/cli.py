@@ -8,6 +8,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from scoring import cli_qa
 from scoring.rubric import RubricError
 from simulator import model_files
 from simulator.backends import BackendError
@@ -124,6 +125,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("agent", metavar="AGENT")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(handler=_progress)
+
+    cli_qa.add_commands(sub)
 
     p = sub.add_parser("play", help="play a whole session from a file of trainee replies",
                        description="Play a scenario with trainee replies from FILE: plain text (one reply per "
