@@ -16,7 +16,7 @@ import gradio as gr
 
 from scoring import progress as progresses
 from scoring import scorecard as scorecards
-from scoring.access import Access, AccessDenied
+from scoring.access import Access
 from scoring.practice import ReplyError, Run, TurnResult
 from scoring.services import Services, UnknownRunError
 from scoring.store import StoreError
@@ -24,9 +24,9 @@ from simulator.authoring import AuthoringError, Check, Draft, ScenarioStore
 from simulator.channels import CHANNELS, format_duration
 from simulator.knowledge import Article
 from simulator.scenario import Scenario
-from ui import views
+from ui import qa, views
+from ui.common import CRITERION_TITLES, allowed, esc
 
-CRITERION_TITLES = {"empathy": "Empathy", "ownership": "Ownership", "solution": "Solution", "follow_up": "Follow-up"}
 CSS = """
 .verdict-pass { color: #166534; } .verdict-fail { color: #991b1b; }
 #dojo-feedback, #dojo-record { font-size: 0.92rem; }
@@ -35,11 +35,6 @@ CSS = """
 
 DELAYS = [("now", 0), ("after 15 min", 900), ("after 1 h", 3600), ("after 4 h", 14400), ("after 20 h", 72000),
           ("after 30 h", 108000)]
-
-
-def esc(text: object) -> str:
-    """Escape for Markdown/HTML display: the text shows as written, nothing in it runs or formats."""
-    return html.escape(str(text), quote=False).replace("*", "\\*").replace("_", "\\_").replace("`", "\\`")
 
 
 ALL = "all"
@@ -138,14 +133,6 @@ def render_problems(check: Check) -> str:
     return "\n".join(lines)
 
 
-def allowed(access: Access, request: gr.Request | None, permission: str):
-    """The caller, if their role has `permission`; else the refusal, shown in the page or the API client."""
-    try:
-        return access.require(request, permission)
-    except AccessDenied as exc:
-        raise gr.Error(str(exc)) from None
-
-
 def reply_to(services: Services, run_id: str, text: str, delay_s: float | None = 0,
              user: str | None = None) -> tuple[Run, TurnResult]:
     """One trainee reply in a practice or playtest run; a refused reply is one message in the page.
@@ -178,7 +165,12 @@ def build_app(services: Services, access: Access | None = None) -> gr.Blocks:
                 review_notice = gr.Markdown("This page is for reviewers, trainers and admins.", visible=False,
                                             elem_id="dojo-review-notice")
                 with gr.Column() as review_body:
-                    _review_tab(services, access)
+                    qa.review_tab(demo, services, access)
+            with gr.Tab("Calibration", id="calibration", elem_id="dojo-calibration-tab"):
+                calibration_notice = gr.Markdown("This page is for QA leads (trainers and admins).", visible=False,
+                                                 elem_id="dojo-calibration-notice")
+                with gr.Column() as calibration_body:
+                    qa.calibration_tab(demo, services, access)
             with gr.Tab("Scenario editor", id="editor", elem_id="dojo-editor-tab"):
                 editor_notice = gr.Markdown("This page is for trainers and admins.", visible=False,
                                             elem_id="dojo-editor-notice")
@@ -189,11 +181,14 @@ def build_app(services: Services, access: Access | None = None) -> gr.Blocks:
             user = access.user(request)
             mode = " (local mode: no accounts yet)" if access.local else ""
             review, edit = access.may(user, "review"), access.may(user, "edit_scenarios")
+            lead = access.may(user, "lead_calibration")
             return {who: f"Signed in as **{esc(user.name)}** ({esc(user.role)}){mode}",
                     review_notice: gr.Markdown(visible=not review), review_body: gr.Column(visible=review),
+                    calibration_notice: gr.Markdown(visible=not lead), calibration_body: gr.Column(visible=lead),
                     editor_notice: gr.Markdown(visible=not edit), editor_body: gr.Column(visible=edit)}
 
-        demo.load(whoami, outputs=[who, review_notice, review_body, editor_notice, editor_body], api_name=False)
+        demo.load(whoami, outputs=[who, review_notice, review_body, calibration_notice, calibration_body,
+                                   editor_notice, editor_body], api_name=False)
     return demo
 
 
@@ -234,6 +229,13 @@ def _practice_tab(demo: gr.Blocks, services: Services, access: Access) -> gr.Dro
                 send_btn = gr.Button("Send", variant="primary", elem_id="dojo-send", scale=3)
         with gr.Column(scale=1):
             feedback = gr.Markdown("", elem_id="dojo-feedback")
+            with gr.Accordion("Disagree with a verdict?", open=False, elem_id="dojo-dispute"):
+                dispute_criterion = gr.Dropdown(choices=[(t, c) for c, t in CRITERION_TITLES.items()],
+                                                label="Verdict on your last reply", elem_id="dojo-dispute-criterion")
+                dispute_comment = gr.Textbox(label="Why", lines=2, elem_id="dojo-dispute-comment",
+                                             placeholder="What the classifier missed")
+                dispute_btn = gr.Button("Send to a reviewer", elem_id="dojo-dispute-send")
+                dispute_status = gr.Markdown("", elem_id="dojo-dispute-status")
     card = gr.Markdown("", elem_id="dojo-scorecard")
 
     def start(scenario_id: str, request: gr.Request):
@@ -286,6 +288,20 @@ def _practice_tab(demo: gr.Blocks, services: Services, access: Access) -> gr.Dro
         best = report.recommendation.scenario_id if report.recommendation and report.replies else None
         found = scenario_choices(services, channel, level, recommended=best)
         return gr.Dropdown(choices=found, value=found[0][1] if found else None)
+
+    def dispute(current: str, criterion: str, comment: str, request: gr.Request):
+        """A trainee disputes a verdict on their last reply; it goes to the top of the review queue."""
+        user = allowed(access, request, "practice")
+        if criterion not in CRITERION_TITLES:
+            raise gr.Error("Pick the verdict you disagree with.")
+        try:
+            services.db.add_dispute(current or "", user, criterion, comment)
+        except StoreError as exc:
+            raise gr.Error(str(exc)) from None
+        return f"Sent: a reviewer will look at the {CRITERION_TITLES[criterion].lower()} verdict.", ""
+
+    dispute_btn.click(dispute, inputs=[run_id, dispute_criterion, dispute_comment],
+                      outputs=[dispute_status, dispute_comment], api_name="dispute")
 
     start_outputs = [run_id, record, conversation, transcript, feedback, card, reply, kb_results, kb_pick,
                      delay_dd]
@@ -398,42 +414,6 @@ def _progress_tab(demo: gr.Blocks, services: Services, access: Access) -> None:
 
     demo.load(agents, outputs=[agent_dd], api_name=False)
     show_btn.click(show, inputs=[agent_dd], outputs=[summary, plot, team, export], api_name="progress")
-
-
-def _review_tab(services: Services, access: Access) -> None:
-    """Reviewers label stored replies on the four criteria, without seeing the classifier's verdicts."""
-    gr.Markdown("Label trainees' replies as a QA reviewer. The classifier's verdicts are not shown, so your "
-                "labels are your own.")
-    next_btn = gr.Button("Next reply to review", elem_id="dojo-review-next")
-    turn_box = gr.Textbox(visible=False, elem_id="dojo-review-turn", label="reply id")
-    shown = gr.Markdown("", elem_id="dojo-review-reply")
-    with gr.Row():
-        boxes = [gr.Checkbox(label=f"{title} met", elem_id=f"dojo-review-{c}") for c, title in CRITERION_TITLES.items()]
-    save_btn = gr.Button("Save labels", variant="primary", elem_id="dojo-review-save")
-    status = gr.Markdown("", elem_id="dojo-review-status")
-
-    def next_reply(request: gr.Request):
-        user = allowed(access, request, "review")
-        found = services.db.next_to_review(user)
-        if found is None:
-            return "", "Nothing left to review.", *[False] * 4
-        turn, context = found
-        text = (f"**Customer** ({esc(turn.channel)}):\n\n> {esc(context)}\n\n**Agent reply:**\n\n> {esc(turn.text)}")
-        return str(turn.id), text, *[False] * 4
-
-    def save(turn_id: str, empathy: bool, ownership: bool, solution: bool, follow_up: bool, request: gr.Request):
-        labels = [empathy, ownership, solution, follow_up]
-        user = allowed(access, request, "review")
-        if not turn_id:
-            raise gr.Error("Press 'Next reply to review' first.")
-        try:
-            services.db.add_review(int(turn_id), user, dict(zip(CRITERION_TITLES, labels, strict=True)))
-        except (ValueError, StoreError) as exc:
-            raise gr.Error(str(exc)) from None
-        return f"Saved your labels for reply {esc(turn_id)}."
-
-    next_btn.click(next_reply, outputs=[turn_box, shown, *boxes], api_name="review_next")
-    save_btn.click(save, inputs=[turn_box, *boxes], outputs=[status], api_name="review_save")
 
 
 def _editor_tab(demo: gr.Blocks, services: Services, access: Access, practice_dd: gr.Dropdown) -> None:

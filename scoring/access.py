@@ -23,12 +23,14 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
     "team_progress": ("reviewer", "trainer", "admin"),
     "edit_scenarios": ("trainer", "admin"),
     "review": ("reviewer", "trainer", "admin"),
+    "lead_calibration": ("trainer", "admin"),
 }
 
 _REFUSALS = {
     "team_progress": "You can see only your own progress.",
     "edit_scenarios": "Only trainers and admins can open, playtest or save scenario files.",
     "review": "Only reviewers, trainers and admins can review replies.",
+    "lead_calibration": "Only trainers and admins can lead calibration rounds and retrain the classifiers.",
 }
 
 

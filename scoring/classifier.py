@@ -21,11 +21,13 @@ data, so the same data gives the same version.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import platform
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import pairwise
 from pathlib import Path
 
@@ -219,17 +221,30 @@ class ScorerModel:
         (folder / "card.json").write_text(json.dumps(self.card, indent=2))
         (folder / "card.md").write_text(card_markdown(self.card))
         if activate:
-            tmp = scorers_dir / "ACTIVE.tmp"
-            tmp.write_text(self.version)
-            tmp.replace(scorers_dir / "ACTIVE")
+            activate_version(scorers_dir, self.version)
         return folder
 
     @classmethod
     def load_active(cls, scorers_dir: Path) -> ScorerModel:
-        active = scorers_dir / "ACTIVE"
-        if not active.is_file():
+        version = active_version(scorers_dir)
+        if version is None:
             raise NoScorerError(f"no trained scorer in {scorers_dir}: run `dojo train`")
-        version = active.read_text().strip()
+        return cls.load(scorers_dir, version)
+
+    def with_thresholds(self, thresholds: dict[str, float], tuned_on: dict) -> ScorerModel:
+        """The same classifiers with other decision thresholds: a new version (the card says on what they
+        were tuned), which is activated only when someone accepts it."""
+        models = {c: replace(m, threshold=float(thresholds.get(c, m.threshold))) for c, m in self.models.items()}
+        tag = hashlib.sha256(json.dumps(sorted(thresholds.items())).encode()).hexdigest()[:6]
+        version = f"{self.version.split('-t')[0]}-t{tag}"
+        card = {**self.card, "version": version, "tuned_from": self.version, "tuned_on": tuned_on,
+                "thresholds": {c: round(m.threshold, 3) for c, m in models.items()}}
+        return ScorerModel(version, self.embedder, models, card)
+
+    @classmethod
+    def load(cls, scorers_dir: Path, version: str) -> ScorerModel:
+        if not version or "/" in version or "\\" in version or version.startswith("."):
+            raise NoScorerError(f"no scorer version {version!r}")
         path = scorers_dir / version / "model.joblib"
         try:
             blob = joblib.load(path)
@@ -242,6 +257,35 @@ class ScorerModel:
             return cls(blob["version"], blob["embedder"], blob["models"], card)
         except (AttributeError, ValueError, IndexError, TypeError):
             raise NoScorerError(f"scorer {version} was made by an older training recipe: run `dojo train`") from None
+
+
+def active_version(scorers_dir: Path) -> str | None:
+    active = scorers_dir / "ACTIVE"
+    return active.read_text().strip() if active.is_file() else None
+
+
+def activate_version(scorers_dir: Path, version: str) -> None:
+    """Make a saved version the one in use (atomically: a reader sees the old or the new name)."""
+    if not (scorers_dir / version / "model.joblib").is_file() or "/" in version:
+        raise NoScorerError(f"no scorer version {version!r} in {scorers_dir}")
+    tmp = scorers_dir / f"ACTIVE.{os.getpid()}.tmp"
+    tmp.write_text(version)
+    tmp.replace(scorers_dir / "ACTIVE")
+
+
+def versions(scorers_dir: Path) -> list[dict]:
+    """Every saved version's card (newest first), with `active` marking the one in use."""
+    active = active_version(scorers_dir)
+    out = []
+    for card_path in scorers_dir.glob("*/card.json"):
+        try:
+            card = json.loads(card_path.read_text())
+        except (OSError, ValueError):
+            continue
+        card["version"] = card_path.parent.name
+        card["active"] = card["version"] == active
+        out.append(card)
+    return sorted(out, key=lambda c: (c.get("trained_at", ""), c["version"]), reverse=True)
 
 
 EmbedFn = Callable[[Sequence[str]], Embedded]

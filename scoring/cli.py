@@ -68,9 +68,14 @@ def _parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("train", help="train the reply classifiers from rubrics/",
                        description="Train one classifier per rubric criterion from the labeled replies in "
-                                   "the rubrics folder and make it the active scorer.")
+                                   "the rubrics folder and the consensus labels recorded in calibration rounds. "
+                                   "The first model is made active; after that a new version is compared with "
+                                   "the active one on the fixed gold set and waits until it is accepted "
+                                   "(`dojo scorers activate VERSION`, or Accept in the app), unless --activate.")
     p.add_argument("--if-missing", action="store_true",
-                   help="do nothing if a scorer made by the current training recipe is already active")
+                   help="do nothing if a scorer made by the current training recipe is already active; "
+                        "otherwise train and activate")
+    p.add_argument("--activate", action="store_true", help="make the new version active at once")
     p.add_argument("--json", action="store_true", help="print the model card as JSON")
     p.add_argument("--card", type=Path, metavar="FILE.md",
                    help="also write the model card as Markdown here (the repository keeps rubrics/MODEL_CARD.md)")
@@ -176,6 +181,7 @@ def _models_status(args, settings: Settings) -> int:
 
 
 def _train(args, settings: Settings) -> int:
+    from scoring import classifier
     from scoring.classifier import card_markdown
     from scoring.services import Services
 
@@ -183,8 +189,9 @@ def _train(args, settings: Settings) -> int:
     if args.if_missing and services.has_scorer():
         print(f"scorer: active model present in {services.scorers_dir}")
         return 0
+    before = classifier.active_version(services.scorers_dir)
     try:
-        model = services.train()
+        model = services.train(activate=args.activate or args.if_missing)
     except RubricError as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
@@ -203,6 +210,11 @@ def _train(args, settings: Settings) -> int:
     for c, m in model.card["test_metrics"].items():
         print(f"  {c:<10} test n={m['n']:<4} precision={m['precision']:.2f} recall={m['recall']:.2f} "
               f"F1={m['f1']:.2f} macro-F1={m['macro_f1']:.2f} kappa={m.get('kappa', 0):.2f} ECE={m['ece']:.3f}")
+    if classifier.active_version(services.scorers_dir) != model.version and before:
+        print(cli_qa.render_comparison(services.compare(model.version, before)))
+        print(f"not active yet: accept it with `dojo scorers activate {model.version}`")
+    else:
+        print(f"active: {model.version}")
     return 0
 
 

@@ -9,18 +9,13 @@ import sys
 from pathlib import Path
 
 from scoring import agreement as ag
+from scoring.inputs import InputError, json_objects, read_text
+from scoring.transcripts import TranscriptError, read_transcripts
+from simulator.channels import Channel
 from simulator.scenario import CRITERIA
 from simulator.settings import Settings
 
 EXIT_USAGE = 2
-
-
-class InputError(ValueError):
-    """Bad input files: every problem, one line each (file:line: field: message)."""
-
-    def __init__(self, problems: list[str]):
-        super().__init__("\n".join(problems))
-        self.problems = problems
 
 
 def add_commands(sub) -> None:
@@ -41,28 +36,54 @@ def add_commands(sub) -> None:
                    help="with --model: the replies to classify, in the `dojo score` input format (id, text)")
     p.set_defaults(handler=_agreement)
 
+    p = sub.add_parser("scorers", help="list, compare, activate and tune the trained classifier versions",
+                       description="Trained classifier versions. The active one scores every reply; a retrained "
+                                   "or tuned version becomes active only when accepted.")
+    ssub = p.add_subparsers(title="commands", metavar="COMMAND")
+    lst = ssub.add_parser("list", help="every saved version, newest first", description="Every saved version.")
+    lst.add_argument("--json", action="store_true", help="print JSON")
+    lst.set_defaults(handler=_scorers_list)
+    act = ssub.add_parser("activate", help="make a saved version the active one (also an earlier one)",
+                          description="Make a saved version active: after comparing, or to go back.")
+    act.add_argument("version", metavar="VERSION")
+    act.set_defaults(handler=_scorers_activate)
+    cmp_ = ssub.add_parser("compare", help="a version against the active one on the fixed gold set",
+                           description="Kappa and macro-F1 per criterion, before (active) and after (VERSION), "
+                                       "on the test split of the rubric's labeled files.")
+    cmp_.add_argument("version", metavar="VERSION")
+    cmp_.set_defaults(handler=_scorers_compare)
+    tune = ssub.add_parser("tune", help="thresholds that agree best with the consensus labels",
+                           description="Save a new version of the active model whose per-criterion thresholds "
+                                       "maximise Cohen's kappa against the consensus labels (not active until "
+                                       "accepted).")
+    tune.set_defaults(handler=_scorers_tune)
+
+    p = sub.add_parser("import", help="import conversations for review",
+                       description="Import data into support-dojo's database.")
+    isub = p.add_subparsers(title="what", metavar="WHAT")
+    t = isub.add_parser(
+        "transcripts", help="help-desk conversations (JSON lines or CSV) into the review queue",
+        description="Import conversations exported from a help-desk tool into the review queue. FILE is JSON lines "
+                    "or CSV (by its .csv suffix), one message per row: conversation id, role (agent or customer; "
+                    "bot kept as context), text, timestamp (ISO 8601 or Unix seconds), optionally agent and "
+                    "channel. Every bad row is reported with its row number and nothing is imported; a "
+                    "conversation imported before is skipped.",
+        epilog="exit status: 0 imported, 2 bad file (nothing imported)")
+    t.add_argument("file", type=Path, metavar="FILE")
+    t.add_argument("--channel", default="email", choices=[c.value for c in Channel],
+                   help="channel of conversations whose rows do not say (default: email)")
+    t.set_defaults(handler=_import_transcripts)
+
 
 def read_rater(path: Path) -> dict[str, dict[str, int | None]]:
     """One rater's labels: criterion -> item id -> 0, 1 or None. Raises InputError listing every bad line."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InputError([f"{path}: cannot read ({exc.strerror})"]) from None
-    except UnicodeDecodeError:
-        raise InputError([f"{path}: not UTF-8 text"]) from None
+    text = read_text(path)
     labels: dict[str, dict[str, int | None]] = {c: {} for c in CRITERIA}
     problems, seen = [], set()
-    for number, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
+    for number, item in json_objects(text, "id and the four criteria"):
         where = f"{path}:{number}"
-        try:
-            item = json.loads(line)
-        except ValueError as exc:
-            problems.append(f"{where}: not valid JSON ({exc.msg})")
-            continue
-        if not isinstance(item, dict):
-            problems.append(f"{where}: expected an object with id and the four criteria")
+        if isinstance(item, str):
+            problems.append(f"{where}: {item}")
             continue
         ident = item.get("id")
         if not isinstance(ident, str) or not ident:
@@ -93,12 +114,7 @@ def model_rater(texts_path: Path, settings: Settings) -> tuple[str, dict[str, di
     from scoring.cli import parse_score_line
     from scoring.services import Services
 
-    try:
-        lines = texts_path.read_text(encoding="utf-8").splitlines()
-    except OSError as exc:
-        raise InputError([f"{texts_path}: cannot read ({exc.strerror})"]) from None
-    except UnicodeDecodeError:
-        raise InputError([f"{texts_path}: not UTF-8 text"]) from None
+    lines = read_text(texts_path).splitlines()
     items, problems = [], []
     for number, line in enumerate(lines, 1):
         if line.strip():
@@ -177,4 +193,93 @@ def _agreement(args, settings: Settings) -> int:
                          indent=2))
     else:
         print(render(results, raters))
+    return 0
+
+
+def _import_transcripts(args, settings: Settings) -> int:
+    from scoring.store import Store, sqlite_url
+
+    try:
+        conversations = read_transcripts(args.file, args.channel)
+    except TranscriptError as exc:
+        print("\n".join(exc.problems), file=sys.stderr)
+        print(f"dojo import: nothing imported from {args.file}", file=sys.stderr)
+        return EXIT_USAGE
+    db = Store(settings.database_url or sqlite_url(settings.home))
+    db.upgrade()
+    added = db.import_conversations(conversations, args.file.name)
+    replies = sum(c.replies for c in added)
+    skipped = len(conversations) - len(added)
+    print(f"imported {len(added)} conversations ({replies} agent replies to review) from {args.file}"
+          + (f"; {skipped} imported before were skipped" if skipped else ""))
+    return 0
+
+
+def render_comparison(comparison) -> str:
+    def f(v: float | None) -> str:
+        return "-" if v is None else f"{v:.3f}"
+
+    lines = [f"on the gold set ({comparison.n} replies): {comparison.before or '(none)'} -> {comparison.after}",
+             f"{'criterion':<11} {'kappa before':>13} {'after':>7} {'macro-F1 before':>16} {'after':>7}"]
+    for c, r in comparison.criteria.items():
+        lines.append(f"{c:<11} {f(r.kappa_before):>13} {f(r.kappa_after):>7} {f(r.f1_before):>16} {f(r.f1_after):>7}")
+    return "\n".join(lines)
+
+
+def _scorers_list(args, settings: Settings) -> int:
+    from scoring import classifier
+    from scoring.services import Services
+
+    cards = classifier.versions(Services.from_settings(settings).scorers_dir)
+    if args.json:
+        print(json.dumps([{k: c.get(k) for k in ("version", "active", "trained_at", "data", "sources", "tuned_from")}
+                          for c in cards], indent=2))
+        return 0
+    if not cards:
+        print("no trained versions: run `dojo train`")
+    for c in cards:
+        sources = ", ".join(f"{k} {v}" for k, v in (c.get("sources") or {}).items())
+        tuned = f" (thresholds tuned from {c['tuned_from']})" if c.get("tuned_from") else ""
+        print(f"{'*' if c['active'] else ' '} {c['version']}  {c.get('trained_at', '?')}  {sources}{tuned}")
+    return 0
+
+
+def _scorers_activate(args, settings: Settings) -> int:
+    from scoring.classifier import NoScorerError
+    from scoring.services import Services
+
+    try:
+        Services.from_settings(settings).activate(args.version)
+    except NoScorerError as exc:
+        print(f"dojo scorers: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    print(f"active: {args.version}")
+    return 0
+
+
+def _scorers_compare(args, settings: Settings) -> int:
+    from scoring.classifier import NoScorerError
+    from scoring.services import Services
+
+    try:
+        print(render_comparison(Services.from_settings(settings).compare(args.version)))
+    except NoScorerError as exc:
+        print(f"dojo scorers: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    return 0
+
+
+def _scorers_tune(args, settings: Settings) -> int:
+    from scoring.calibration import CalibrationError
+    from scoring.services import Services
+
+    try:
+        tuned, gains = Services.from_settings(settings).tune_thresholds()
+    except CalibrationError as exc:
+        print(f"dojo scorers: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    print(f"saved {tuned.version} (not active); thresholds {tuned.card['thresholds']}")
+    for c, (before, after) in gains.items():
+        print(f"  {c:<11} kappa with the consensus {before:.3f} -> {after:.3f}")
+    print(f"accept it with `dojo scorers activate {tuned.version}`")
     return 0

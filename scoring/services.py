@@ -12,11 +12,13 @@ from dataclasses import dataclass, field, replace
 from functools import wraps
 from pathlib import Path
 
-from scoring import classifier
+import numpy as np
+
+from scoring import calibration, classifier
 from scoring.classifier import ScorerModel
 from scoring.embeddings import HashingEmbedder, MiniLMEmbedder, SentenceEmbedder
 from scoring.practice import Practice, Run, TurnResult
-from scoring.rubric import Rubric, load_labeled
+from scoring.rubric import LabeledReply, Rubric, load_labeled
 from scoring.scorer import Scorer
 from scoring.store import Store, User, sqlite_url
 from simulator.authoring import ScenarioStore
@@ -24,7 +26,7 @@ from simulator.backends import Backend, OpenAIBackend, ScriptedBackend, Transfor
 from simulator.customer import Customer, CustomerConfig
 from simulator.knowledge import KnowledgeBase
 from simulator.model_files import verify_customer
-from simulator.scenario import Scenario, ScenarioLibrary
+from simulator.scenario import CRITERIA, Scenario, ScenarioLibrary
 from simulator.settings import SettingError, Settings
 
 
@@ -176,13 +178,80 @@ class Services:
 
     # --- training --------------------------------------------------------------------------------
 
-    def train(self, activate: bool = True) -> ScorerModel:
+    def training_rows(self) -> list[LabeledReply]:
+        """The rubric's labeled files, plus the consensus labels QA leads recorded (with their provenance)."""
         rows = load_labeled(self.settings.rubrics_dir)
+        return rows + calibration.consensus_rows(self.db.consensus_replies(), {r.text.strip() for r in rows})
+
+    def gold(self) -> list[LabeledReply]:
+        """The fixed gold set models are compared on: the test split of the labeled files."""
+        return [r for r in load_labeled(self.settings.rubrics_dir) if r.split == "test"]
+
+    def train(self, activate: bool = True) -> ScorerModel:
+        """Train on the labeled files and the consensus labels. With `activate`, the new version is used at
+        once; without, it waits for a lead to accept it (or the first model ever is activated anyway)."""
+        rows = self.training_rows()
         model = classifier.fit(rows, self.embedder.embed_with_sentences, self.rubric, self.embedder.name)
-        model.save(self.scorers_dir, activate=activate)
-        self.__dict__.pop("scorer", None)
-        self.__dict__.pop("practice", None)
+        model.save(self.scorers_dir, activate=activate or classifier.active_version(self.scorers_dir) is None)
+        self._forget_scorer()
         return model
+
+    def _forget_scorer(self) -> None:
+        with self._lock:
+            self.__dict__.pop("scorer", None)
+            self.__dict__.pop("practice", None)
+
+    def scorer_version(self, version: str) -> Scorer:
+        return Scorer(ScorerModel.load(self.scorers_dir, version), self.embedder, self.rubric)
+
+    def compare(self, version: str, against: str | None = None) -> calibration.Comparison:
+        """A version against the active one (or `against`) on the fixed gold set."""
+        base = against or classifier.active_version(self.scorers_dir)
+        before = self.scorer_version(base) if base and base != version else None
+        return calibration.compare(before, self.scorer_version(version), self.gold())
+
+    def activate(self, version: str) -> None:
+        """Make a saved version the one in use: new replies are scored by it from now on."""
+        classifier.activate_version(self.scorers_dir, version)
+        self._forget_scorer()
+
+    def verdicts(self, turn_ids: list[int]) -> dict[int, dict[str, bool]]:
+        """The active classifiers' verdicts on stored replies (scored now: imported replies have no scores)."""
+        found = self.db.turns(turn_ids)
+        ids = [t for t in turn_ids if t in found]
+        scores = self.scorer.score_many([found[t][0].text for t in ids]) if ids else []
+        return {t: score.verdicts for t, score in zip(ids, scores, strict=True)}
+
+    def round_report(self, round_id: int) -> calibration.RoundReport:
+        """A finished round's statistics; refused while any reviewer has not submitted (it is blind)."""
+        raters = self.db.round_raters(round_id)
+        waiting = [name for name, at in raters if at is None]
+        if waiting:
+            raise calibration.CalibrationError(
+                f"round {round_id} is blind until every reviewer has submitted: waiting for {', '.join(waiting)} "
+                f"({len(raters) - len(waiting)} of {len(raters)} submitted)")
+        items = self.db.round_items(round_id)
+        return calibration.round_report(self.db.round_ratings(round_id), [n for n, _ in raters], items,
+                                        self.verdicts(items), self.db.consensus(items))
+
+    def tune_thresholds(self) -> tuple[ScorerModel, dict]:
+        """A new version of the active model with per-criterion thresholds that agree best with the
+        consensus labels (saved, not active)."""
+        model = ScorerModel.load_active(self.scorers_dir)
+        replies = calibration.consensus_rows(self.db.consensus_replies(), set())
+        if len(replies) < 4:
+            raise calibration.CalibrationError(
+                f"only {len(replies)} replies have a full consensus; record at least 4 before tuning thresholds")
+        scorer = Scorer(model, self.embedder, self.rubric)
+        scores = scorer.score_many([r.text for r in replies])
+        probabilities = {c: np.array([s.criteria[c].probability for s in scores]) for c in CRITERIA}
+        labels = {c: np.array([r.labels[c] for r in replies]) for c in CRITERIA}
+        current = {c: m.threshold for c, m in model.models.items()}
+        thresholds, gains = calibration.tune_thresholds(probabilities, labels, current)
+        tuned = model.with_thresholds(thresholds, {"consensus_replies": len(replies),
+                                                   "kappa_before_after": gains})
+        tuned.save(self.scorers_dir, activate=False)
+        return tuned, gains
 
     def has_scorer(self) -> bool:
         """An active scorer made by the current training recipe (an older one is retrained by set-up)."""

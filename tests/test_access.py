@@ -114,11 +114,44 @@ def test_reviewers_label_stored_replies_and_trainees_cannot(team):
     with pytest.raises(AppError, match=re.escape(refusal)):
         ana.predict(api_name="/review_next")
     with pytest.raises(AppError, match=re.escape(refusal)):
-        ana.predict("1", True, True, True, True, api_name="/review_save")
+        ana.predict("1", "met", "met", "met", "met", "", api_name="/review_save")
+    lead_only = "Only trainers and admins can lead calibration rounds and retrain the classifiers."
     rita = login(url, "rita")
-    turn_id, shown, *boxes = rita.predict(api_name="/review_next")
-    assert turn_id and "**Agent reply:**" in shown and boxes == [False] * 4
-    assert "Saved your labels" in rita.predict(turn_id, True, False, True, True, api_name="/review_save")
-    labels = {r.criterion: r.label for r in services.db.reviews_of(int(turn_id))}
-    assert labels == {"empathy": 1, "ownership": 0, "solution": 1, "follow_up": 1}
+    for who in (ana, rita):  # neither a trainee nor a reviewer may lead a round or touch the models
+        for call in (lambda c: c.predict("r", ["rita", "tess"], ["1"], api_name="/round_create"),
+                     lambda c: c.predict("1", api_name="/round_results"),
+                     lambda c: c.predict(api_name="/retrain"),
+                     lambda c: c.predict("v", api_name="/accept_model")):
+            with pytest.raises(AppError, match=re.escape(lead_only)):
+                call(who)
+    turn_id, shown, *radios, comment = rita.predict(api_name="/review_next")
+    assert turn_id and "**Agent reply:**" in shown and radios == [None] * 4 and comment == ""
+    assert "classifier" not in shown.lower()  # the verdict stays hidden until the labels are saved
+    saved = rita.predict(turn_id, "met", "not met", "met", "n/a", "follow-up not needed here",
+                         api_name="/review_save")
+    assert f"Saved your labels for reply {turn_id}. The classifier said: Empathy " in saved
+    reviews = services.db.reviews_of(int(turn_id))
+    assert {r.criterion: r.label for r in reviews} == {"empathy": 1, "ownership": 0, "solution": 1, "follow_up": -1}
+    assert {r.note for r in reviews} == {"follow-up not needed here"}
+    with pytest.raises(AppError, match="Choose met, not met or n/a for Solution"):
+        rita.predict(turn_id, "met", "met", None, "met", "", api_name="/review_save")
     assert rita.predict(api_name="/review_next")[0] != turn_id  # the next one, not the same again
+
+
+def test_a_trainee_disputes_a_verdict_and_it_goes_to_the_top_of_the_queue(team):
+    services, url = team
+    ana, ben, rita = login(url, "ana"), login(url, "ben"), login(url, "rita")
+    run_id = ana.predict("late-parcel-chat", api_name="/start")[0]
+    with pytest.raises(AppError, match="send a reply first"):
+        ana.predict(run_id, "empathy", "I apologised!", api_name="/dispute")
+    ana.predict(run_id, "Sorry. Sending a new one.", 0, api_name="/reply")
+    with pytest.raises(AppError, match="say why you disagree"):
+        ana.predict(run_id, "empathy", "  ", api_name="/dispute")
+    with pytest.raises(AppError, match="no stored reply of yours"):
+        ben.predict(run_id, "empathy", "not my session", api_name="/dispute")
+    status, comment = ana.predict(run_id, "empathy", "I did say sorry.", api_name="/dispute")
+    assert "a reviewer will look at the empathy verdict" in status and comment == ""
+    turn_id, shown, *_ = rita.predict(api_name="/review_next")
+    assert "**Disputed** (Empathy): I did say sorry." in shown and "Sorry. Sending a new one." in shown
+    rita.predict(turn_id, "met", "not met", "met", "not met", "", api_name="/review_save")
+    assert services.db.disputes_of(int(turn_id))[0].resolved_at is not None  # a review settles it

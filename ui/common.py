@@ -1,0 +1,24 @@
+"""What every page of the app shares: escaping, the role check on each event, the criteria's titles."""
+
+from __future__ import annotations
+
+import html
+
+import gradio as gr
+
+from scoring.access import Access, AccessDenied
+
+CRITERION_TITLES = {"empathy": "Empathy", "ownership": "Ownership", "solution": "Solution", "follow_up": "Follow-up"}
+
+
+def esc(text: object) -> str:
+    """Escape for Markdown/HTML display: the text shows as written, nothing in it runs or formats."""
+    return html.escape(str(text), quote=False).replace("*", "\\*").replace("_", "\\_").replace("`", "\\`")
+
+
+def allowed(access: Access, request: gr.Request | None, permission: str):
+    """The caller, if their role has `permission`; else the refusal, shown in the page or the API client."""
+    try:
+        return access.require(request, permission)
+    except AccessDenied as exc:
+        raise gr.Error(str(exc)) from None

@@ -1,0 +1,376 @@
+"""The QA pages: the reviewers' page (blind calibration rounds and the review queue) and the lead's page
+(create rounds, read their statistics, record consensus, retrain, compare, accept).
+
+Blindness is enforced on the server: a reviewer's events return only their own labels; a round's
+statistics and the other reviewers' labels are refused until every reviewer has submitted; the
+classifier's verdict on a reply is returned only with the reply's saved labels.
+"""
+
+from __future__ import annotations
+
+import gradio as gr
+
+from scoring import classifier
+from scoring.access import Access
+from scoring.calibration import CalibrationError, RoundReport
+from scoring.classifier import NoScorerError
+from scoring.services import Services
+from scoring.store import LABELS, NA, StoreError
+from ui.common import CRITERION_TITLES, allowed, esc
+
+# Lists filled per user when the page loads (rounds, replies, reviewers, versions) are dropdowns that take
+# any value: API clients never load the page, and the server checks every value it is given anyway.
+
+CHOICES = [("met", "met"), ("not met", "not met"), ("n/a", "n/a")]
+TO_LABEL = {"met": 1, "not met": 0, "n/a": NA}
+FROM_LABEL = {v: k for k, v in TO_LABEL.items()}
+
+
+def labels_from(values: list[str | None]) -> dict[str, int]:
+    missing = [CRITERION_TITLES[c] for c, v in zip(CRITERION_TITLES, values, strict=True) if v not in TO_LABEL]
+    if missing:
+        raise gr.Error(f"Choose met, not met or n/a for {', '.join(missing)}.")
+    return {c: TO_LABEL[v] for c, v in zip(CRITERION_TITLES, values, strict=True)}
+
+
+def render_reply(turn, context: str, position: str = "") -> str:
+    head = f"**Reply {position}** · " if position else ""
+    return (f"{head}{esc(turn.channel.replace('_', ' '))} · reply id {turn.id}\n\n"
+            f"**Customer:**\n\n> {esc(context) or '(none)'}\n\n**Agent reply:**\n\n> {esc(turn.text)}")
+
+
+def _fmt(value: float | None) -> str:
+    return "undefined" if value is None else f"{value:.2f}"
+
+
+def render_report(report: RoundReport, texts: dict[int, str]) -> str:
+    lines = [f"### Agreement: {len(report.raters)} reviewers ({esc(', '.join(report.raters))}), "
+             f"{len(report.items)} replies",
+             "| Criterion | % agreement | Cohen's κ (each pair) | mean κ | Fleiss' κ | Krippendorff's α | "
+             "classifiers vs consensus κ |", "|---|---|---|---|---|---|---|"]
+    for c, a in report.agreement.items():
+        pairs = "; ".join(f"{esc(p.a)}–{esc(p.b)} {_fmt(p.cohen_kappa)}" for p in a.pairwise)
+        percent = "undefined" if a.percent_agreement is None else f"{a.percent_agreement:.0%}"
+        model = (f"{_fmt(report.model_kappa[c])} (n={report.model_n[c]})" if report.model_n[c]
+                 else "no consensus yet")
+        lines.append(f"| {CRITERION_TITLES[c]} | {percent} | {pairs} | {_fmt(a.mean_cohen_kappa)} | "
+                     f"{_fmt(a.fleiss_kappa)} | {_fmt(a.krippendorff_alpha)} | {model} |")
+    for c, why in report.undefined.items():
+        lines.append(f"\n*{CRITERION_TITLES[c]}: undefined statistics: {esc(why)}.*")
+    lines.append("\nKappa and alpha correct for chance: 1 is perfect agreement, 0 is what chance alone gives. "
+                 "\"n/a\" counts as a label of its own.")
+    if report.splits:
+        lines += ["", f"### To discuss: {len(report.splits)} split decisions", "",
+                  "| Reply | Criterion | Labels | Text |", "|---|---|---|---|"]
+        for sp in report.splits:
+            labels = ", ".join(f"{esc(r)}: {LABELS[v]}" for r, v in sp.labels.items())
+            text = texts.get(sp.turn_id, "")
+            lines.append(f"| {sp.turn_id} | {CRITERION_TITLES[sp.criterion]} | {labels} | "
+                         f"{esc(text[:140] + ('…' if len(text) > 140 else ''))} |")
+    else:
+        lines.append("\nThe reviewers agreed on every label.")
+    return "\n".join(lines)
+
+
+def render_comparison(comparison) -> str:
+    lines = [f"**{esc(comparison.after)}** against **{esc(comparison.before or '(no active model)')}** on the "
+             f"fixed gold set ({comparison.n} replies, the test split of the labeled files):", "",
+             "| Criterion | κ before | κ after | macro-F1 before | macro-F1 after |", "|---|---|---|---|---|"]
+    for c, r in comparison.criteria.items():
+        lines.append(f"| {CRITERION_TITLES[c]} | {_fmt(r.kappa_before)} | {_fmt(r.kappa_after)} | "
+                     f"{_fmt(r.f1_before)} | {_fmt(r.f1_after)} |")
+    lines.append("\n" + ("It agrees at least as well on average." if comparison.better else
+                         "**It agrees less well on average**: accept only if the consensus says it is right."))
+    return "\n".join(lines)
+
+
+def version_choices(services: Services) -> list[tuple[str, str]]:
+    return [(f"{c['version']}{' (active)' if c['active'] else ''} · {c.get('trained_at', '')}", c["version"])
+            for c in classifier.versions(services.scorers_dir)]
+
+
+# --- the reviewers' page -------------------------------------------------------------------------------
+
+def review_tab(demo: gr.Blocks, services: Services, access: Access) -> None:
+    db = services.db
+    gr.Markdown("### Calibration rounds\nLabel every reply of the round on your own: you see neither the other "
+                "reviewers' labels nor the classifier's until everyone has submitted.")
+    with gr.Row():
+        round_dd = gr.Dropdown(choices=[], label="Your rounds", scale=3, elem_id="dojo-round-pick",
+                               allow_custom_value=True)
+        round_open = gr.Button("Open round", scale=1, elem_id="dojo-round-open")
+    round_id = gr.Textbox(visible=False, elem_id="dojo-round-id", label="round")
+    item_pos = gr.Number(value=0, visible=False, elem_id="dojo-round-pos", label="position", precision=0)
+    round_reply = gr.Markdown("", elem_id="dojo-round-reply")
+    with gr.Row():
+        round_radios = [gr.Radio(CHOICES, label=title, elem_id=f"dojo-round-{c}")
+                        for c, title in CRITERION_TITLES.items()]
+    with gr.Row():
+        round_save = gr.Button("Save and next", variant="primary", elem_id="dojo-round-save")
+        round_submit = gr.Button("Submit the round", elem_id="dojo-round-submit")
+    round_status = gr.Markdown("", elem_id="dojo-round-status")
+
+    gr.Markdown("### Review queue\nStored replies, disputed ones first. The classifier's verdicts appear after "
+                "you save your labels.")
+    next_btn = gr.Button("Next reply to review", elem_id="dojo-review-next")
+    turn_box = gr.Textbox(visible=False, elem_id="dojo-review-turn", label="reply id")
+    shown = gr.Markdown("", elem_id="dojo-review-reply")
+    with gr.Row():
+        radios = [gr.Radio(CHOICES, label=title, elem_id=f"dojo-review-{c}") for c, title in CRITERION_TITLES.items()]
+    comment = gr.Textbox(label="Comment (optional)", lines=2, elem_id="dojo-review-comment")
+    save_btn = gr.Button("Save labels", variant="primary", elem_id="dojo-review-save")
+    status = gr.Markdown("", elem_id="dojo-review-status")
+
+    def my_rounds(request: gr.Request):
+        user = access.user(request)
+        if not access.may(user, "review"):
+            return gr.Dropdown(choices=[])
+        rows = db.rounds_for(user)
+        return gr.Dropdown(choices=[(f"#{r.id} {r.name} · " + ("submitted" if at else "to do"), str(r.id))
+                                    for r, at in rows], value=str(rows[0][0].id) if rows else None)
+
+    def show_item(rid: str, position: int, user) -> dict:
+        items = db.round_items(int(rid))
+        position = max(0, min(int(position), len(items) - 1))
+        turn, context = db.turns([items[position]])[items[position]]
+        mine = db.round_labels_of(int(rid), user).get(turn.id, {})
+        done = sum(len(v) == len(CRITERION_TITLES) for v in db.round_labels_of(int(rid), user).values())
+        return {round_id: rid, item_pos: position,
+                round_reply: render_reply(turn, context, f"{position + 1} of {len(items)}"),
+                **{r: FROM_LABEL.get(mine.get(c)) for r, c in zip(round_radios, CRITERION_TITLES, strict=True)},
+                round_status: f"{done} of {len(items)} replies labeled."}
+
+    def open_round(rid: str, request: gr.Request):
+        user = allowed(access, request, "review")
+        if not rid:
+            raise gr.Error("You have no calibration round to label.")
+        if int(rid) not in {r.id for r, _ in db.rounds_for(user)}:
+            raise gr.Error(f"You are not a reviewer in round {rid}.")
+        return show_item(rid, 0, user)
+
+    def save_item(rid: str, position: int, empathy: str | None, ownership: str | None, solution: str | None,
+                  follow_up: str | None, request: gr.Request):
+        values = [empathy, ownership, solution, follow_up]
+        user = allowed(access, request, "review")
+        if not rid:
+            raise gr.Error("Open a round first.")
+        rounds = dict(db.rounds_for(user))
+        mine = next((at for r, at in rounds.items() if r.id == int(rid)), "absent")
+        if mine == "absent":
+            raise gr.Error(f"You are not a reviewer in round {rid}.")
+        if mine is not None:
+            raise gr.Error("You have submitted this round; its labels are final.")
+        items = db.round_items(int(rid))
+        try:
+            db.add_review(items[int(position)], user, labels_from(values), round_id=int(rid))
+        except StoreError as exc:
+            raise gr.Error(str(exc)) from None
+        return show_item(rid, (int(position) + 1) % len(items), user)
+
+    def submit(rid: str, request: gr.Request):
+        user = allowed(access, request, "review")
+        if not rid:
+            raise gr.Error("Open a round first.")
+        try:
+            db.submit_round(int(rid), user, tuple(CRITERION_TITLES))
+        except StoreError as exc:
+            raise gr.Error(str(exc)) from None
+        waiting = [n for n, at in db.round_raters(int(rid)) if at is None]
+        return (f"Submitted round {esc(rid)}. " + (f"Waiting for {esc(', '.join(waiting))}." if waiting else
+                                                   "Everyone has submitted: the lead can open the results."))
+
+    def next_reply(request: gr.Request):
+        user = allowed(access, request, "review")
+        found = db.next_to_review(user)
+        if found is None:
+            return "", "Nothing left to review.", *[None] * 4, ""
+        turn, context = found
+        disputes = [d for d in db.disputes_of(turn.id) if d.resolved_at is None]
+        text = render_reply(turn, context)
+        for d in disputes:
+            text += f"\n\n**Disputed** ({CRITERION_TITLES.get(d.criterion, d.criterion)}): {esc(d.comment)}"
+        return str(turn.id), text, *[None] * 4, ""
+
+    def save(turn_id: str, empathy: str | None, ownership: str | None, solution: str | None, follow_up: str | None,
+             note: str, request: gr.Request):
+        values = [empathy, ownership, solution, follow_up]
+        user = allowed(access, request, "review")
+        if not turn_id:
+            raise gr.Error("Press 'Next reply to review' first.")
+        try:
+            db.add_review(int(turn_id), user, labels_from(values), comment=note)
+        except (ValueError, StoreError) as exc:
+            raise gr.Error(str(exc)) from None
+        verdicts = services.verdicts([int(turn_id)]).get(int(turn_id), {})
+        said = ", ".join(f"{CRITERION_TITLES[c]} {'met' if v else 'not met'}" for c, v in verdicts.items())
+        return f"Saved your labels for reply {esc(turn_id)}. The classifier said: {said}."
+
+    demo.load(my_rounds, outputs=[round_dd], api_name=False)
+    item_outputs = [round_id, item_pos, round_reply, *round_radios, round_status]
+    round_open.click(open_round, inputs=[round_dd], outputs=item_outputs, api_name="round_open")
+    round_save.click(save_item, inputs=[round_id, item_pos, *round_radios], outputs=item_outputs,
+                     api_name="round_label")
+    round_submit.click(submit, inputs=[round_id], outputs=[round_status], api_name="round_submit")
+    next_btn.click(next_reply, outputs=[turn_box, shown, *radios, comment], api_name="review_next")
+    save_btn.click(save, inputs=[turn_box, *radios, comment], outputs=[status], api_name="review_save")
+
+
+# --- the lead's page -----------------------------------------------------------------------------------
+
+def calibration_tab(demo: gr.Blocks, services: Services, access: Access) -> None:
+    db = services.db
+    gr.Markdown("### New calibration round\nPick replies (practice sessions and imported transcripts) and at "
+                "least two reviewers. Each labels every reply blind.")
+    with gr.Row():
+        name = gr.Textbox(label="Round name", placeholder="e.g. November refunds", scale=2, elem_id="dojo-cal-name")
+        reviewers = gr.Dropdown(choices=[], label="Reviewers", scale=3, elem_id="dojo-cal-reviewers",
+                                multiselect=True, allow_custom_value=True)
+    replies = gr.Dropdown(choices=[], label="Replies (newest first; type to search)", elem_id="dojo-cal-replies",
+                          multiselect=True, allow_custom_value=True)
+    create_btn = gr.Button("Create round", variant="primary", elem_id="dojo-cal-create")
+    create_status = gr.Markdown("", elem_id="dojo-cal-create-status")
+
+    gr.Markdown("### Results and consensus")
+    with gr.Row():
+        round_dd = gr.Dropdown(choices=[], label="Round", scale=3, elem_id="dojo-cal-round", allow_custom_value=True)
+        results_btn = gr.Button("Show results", scale=1, elem_id="dojo-cal-results-btn")
+    results = gr.Markdown("", elem_id="dojo-cal-results")
+    with gr.Row():
+        item_dd = gr.Dropdown(choices=[], label="Reply", scale=3, elem_id="dojo-cal-item", allow_custom_value=True)
+    consensus_radios = [gr.Radio(CHOICES, label=title, elem_id=f"dojo-cal-{c}")
+                        for c, title in CRITERION_TITLES.items()]
+    consensus_btn = gr.Button("Record consensus", elem_id="dojo-cal-consensus")
+    consensus_status = gr.Markdown("", elem_id="dojo-cal-consensus-status")
+
+    gr.Markdown("### Classifiers\nRetraining adds every consensus label to the training data. A new version "
+                "is compared with the active one on the fixed gold set and is used only once you accept it.")
+    with gr.Row():
+        retrain_btn = gr.Button("Retrain with the consensus labels", elem_id="dojo-cal-retrain")
+        tune_btn = gr.Button("Tune thresholds to the consensus", elem_id="dojo-cal-tune")
+    candidate = gr.Textbox(visible=False, elem_id="dojo-cal-candidate", label="candidate version")
+    comparison = gr.Markdown("", elem_id="dojo-cal-comparison")
+    accept_btn = gr.Button("Accept: make it active", variant="primary", elem_id="dojo-cal-accept")
+    with gr.Row():
+        versions_dd = gr.Dropdown(choices=[], label="Saved versions", scale=3, elem_id="dojo-cal-versions",
+                                  allow_custom_value=True)
+        activate_btn = gr.Button("Activate this version", scale=1, elem_id="dojo-cal-activate")
+    model_status = gr.Markdown("", elem_id="dojo-cal-model-status")
+
+    def choices(request: gr.Request):
+        user = access.user(request)
+        if not access.may(user, "lead_calibration"):
+            return [gr.Dropdown(choices=[]), gr.Dropdown(choices=[]), gr.Dropdown(choices=[]), gr.Dropdown(choices=[])]
+        people = [u.name for u in db.users() if u.role != "trainee"]
+        recent = [(f"#{t.id} · {t.channel.replace('_', ' ')} · {t.text[:90]}", str(t.id)) for t in db.recent_replies()]
+        rounds = [(f"#{r.id} {r.name}", str(r.id)) for r in db.rounds()]
+        return [gr.Dropdown(choices=people), gr.Dropdown(choices=recent),
+                gr.Dropdown(choices=rounds, value=rounds[0][1] if rounds else None),
+                gr.Dropdown(choices=version_choices(services))]
+
+    def create(round_name: str, people: list[str], picked: list[str], request: gr.Request):
+        user = allowed(access, request, "lead_calibration")
+        bad = [t for t in picked or [] if not str(t).isdigit()]
+        if bad:
+            raise gr.Error(f"reply id {bad[0]!r} is not a number")
+        try:
+            row = db.create_round(round_name, user, [int(t) for t in picked or []], people or [])
+        except StoreError as exc:
+            raise gr.Error(str(exc)) from None
+        rounds = [(f"#{r.id} {r.name}", str(r.id)) for r in db.rounds()]
+        return (f"Created round #{row.id} ({len(picked)} replies, reviewers {esc(', '.join(people))}).",
+                gr.Dropdown(choices=rounds, value=str(row.id)))
+
+    def show_results(rid: str, request: gr.Request):
+        allowed(access, request, "lead_calibration")
+        if not rid:
+            raise gr.Error("Pick a round.")
+        try:
+            report = services.round_report(int(rid))
+        except (CalibrationError, StoreError) as exc:
+            raise gr.Error(str(exc)) from None
+        texts = {t: turn.text for t, (turn, _) in db.turns(report.items).items()}
+        consensus = db.consensus(report.items)
+        items = [(f"#{t} · " + ("consensus recorded · " if len(consensus.get(t, {})) == 4 else "")
+                  + texts.get(t, "")[:80], str(t)) for t in report.items]
+        return render_report(report, texts), gr.Dropdown(choices=items, value=items[0][1] if items else None)
+
+    def pick_item(rid: str, turn_id: str, request: gr.Request):
+        """The consensus form for a reply: the recorded consensus, else the reviewers' majority."""
+        allowed(access, request, "lead_calibration")
+        if not rid or not turn_id:
+            return [None] * 4
+        recorded = db.consensus([int(turn_id)]).get(int(turn_id), {})
+        ratings = db.round_ratings(int(rid))
+        out = []
+        for c in CRITERION_TITLES:
+            if c in recorded:
+                out.append(FROM_LABEL[recorded[c].label])
+                continue
+            votes = [labels[int(turn_id)] for labels in ratings.get(c, {}).values() if int(turn_id) in labels]
+            out.append(FROM_LABEL[max(set(votes), key=votes.count)] if votes else None)
+        return out
+
+    def record(rid: str, turn_id: str, empathy: str | None, ownership: str | None, solution: str | None,
+               follow_up: str | None, request: gr.Request):
+        values = [empathy, ownership, solution, follow_up]
+        user = allowed(access, request, "lead_calibration")
+        if not rid or not turn_id:
+            raise gr.Error("Show a round's results and pick a reply first.")
+        if int(turn_id) not in db.round_items(int(rid)):
+            raise gr.Error(f"Reply {turn_id} is not in round {rid}.")
+        try:
+            services.round_report(int(rid))  # no consensus while the round is still blind
+            db.set_consensus(int(turn_id), labels_from(values), user, round_id=int(rid))
+        except (CalibrationError, StoreError) as exc:
+            raise gr.Error(str(exc)) from None
+        return f"Recorded the consensus for reply {esc(turn_id)}."
+
+    def retrain(request: gr.Request):
+        allowed(access, request, "lead_calibration")
+        before = classifier.active_version(services.scorers_dir)
+        model = services.train(activate=False)
+        sources = model.card.get("sources", {})
+        consensus = sum(n for s, n in sources.items() if s.startswith("consensus"))
+        text = (f"Trained **{esc(model.version)}** on {sum(model.card['data'].values())} replies, "
+                f"{consensus} of them consensus labels.\n\n")
+        text += render_comparison(services.compare(model.version, before))
+        if model.version == before:
+            text += "\n\nThe training data has not changed since the active version: nothing new to accept."
+        return model.version, text, gr.Dropdown(choices=version_choices(services))
+
+    def tune(request: gr.Request):
+        allowed(access, request, "lead_calibration")
+        try:
+            tuned, gains = services.tune_thresholds()
+        except CalibrationError as exc:
+            raise gr.Error(str(exc)) from None
+        lines = [f"Saved **{esc(tuned.version)}** with thresholds tuned to the consensus "
+                 f"({tuned.card['tuned_on']['consensus_replies']} replies):", "",
+                 "| Criterion | threshold | κ with consensus before | after |", "|---|---|---|---|"]
+        for c, (before, after) in gains.items():
+            lines.append(f"| {CRITERION_TITLES[c]} | {tuned.card['thresholds'][c]} | {before:.2f} | {after:.2f} |")
+        text = "\n".join(lines) + "\n\n" + render_comparison(services.compare(tuned.version))
+        return tuned.version, text, gr.Dropdown(choices=version_choices(services))
+
+    def activate(version: str, request: gr.Request):
+        allowed(access, request, "lead_calibration")
+        if not version:
+            raise gr.Error("Retrain or pick a saved version first.")
+        try:
+            services.activate(version)
+        except NoScorerError as exc:
+            raise gr.Error(str(exc)) from None
+        return (f"Active: **{esc(version)}**. Replies are scored by it from now on.",
+                gr.Dropdown(choices=version_choices(services), value=version))
+
+    demo.load(choices, outputs=[reviewers, replies, round_dd, versions_dd], api_name=False)
+    create_btn.click(create, inputs=[name, reviewers, replies], outputs=[create_status, round_dd],
+                     api_name="round_create")
+    results_btn.click(show_results, inputs=[round_dd], outputs=[results, item_dd], api_name="round_results")
+    item_dd.change(pick_item, inputs=[round_dd, item_dd], outputs=consensus_radios, api_name=False)
+    consensus_btn.click(record, inputs=[round_dd, item_dd, *consensus_radios], outputs=[consensus_status],
+                        api_name="consensus_save")
+    retrain_btn.click(retrain, outputs=[candidate, comparison, versions_dd], api_name="retrain")
+    tune_btn.click(tune, outputs=[candidate, comparison, versions_dd], api_name="tune_thresholds")
+    accept_btn.click(activate, inputs=[candidate], outputs=[model_status, versions_dd], api_name="accept_model")
+    activate_btn.click(activate, inputs=[versions_dd], outputs=[model_status, versions_dd], api_name="activate_model")
