@@ -539,6 +539,16 @@ class Store:
                 out.setdefault(r.turn_id, {})[r.criterion] = r.label
             return out
 
+    def round_notes(self, round_id: int) -> dict[int, dict[str, str]]:
+        """reply id -> reviewer -> their comment, for the replies they commented on in a round."""
+        with self.session() as s:
+            rows = s.execute(select(Review.turn_id, User.name, Review.note).join(User, User.id == Review.reviewer_id)
+                             .where(Review.round_id == str(round_id), Review.note.is_not(None))).all()
+            out: dict[int, dict[str, str]] = {}
+            for turn_id, name, note in rows:
+                out.setdefault(turn_id, {})[name] = note
+            return out
+
     def submit_round(self, round_id: int, reviewer: User, criteria: tuple[str, ...]) -> None:
         """A reviewer hands in their labels; every reply must have a label on every criterion."""
         items = self.round_items(round_id)

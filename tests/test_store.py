@@ -50,9 +50,10 @@ def services(fast_services, db_url, tmp_path) -> Services:
 def test_migrations_create_the_schema_and_running_them_again_changes_nothing(db):
     db.upgrade()
     tables = set(sa.inspect(db.engine).get_table_names())
-    assert {"users", "sessions", "turns", "scores", "rule_checks", "reviews", "alembic_version"} <= tables
+    assert {"users", "sessions", "turns", "scores", "rule_checks", "reviews", "rounds", "round_items",
+            "round_raters", "consensus", "disputes", "alembic_version"} <= tables
     with db.engine.connect() as c:
-        assert c.execute(sa.text("select version_num from alembic_version")).scalar() == "0001"
+        assert c.execute(sa.text("select version_num from alembic_version")).scalar() == "0002"
 
 
 def test_accounts_roles_and_passwords(db):

@@ -13,7 +13,10 @@ CRITERION_TITLES = {"empathy": "Empathy", "ownership": "Ownership", "solution": 
 
 def esc(text: object) -> str:
     """Escape for Markdown/HTML display: the text shows as written, nothing in it runs or formats."""
-    return html.escape(str(text), quote=False).replace("*", "\\*").replace("_", "\\_").replace("`", "\\`")
+    escaped = html.escape(str(text), quote=False)
+    for char in "*_`|":  # | too: trainee text must not end a Markdown table cell
+        escaped = escaped.replace(char, "\\" + char)
+    return escaped
 
 
 def allowed(access: Access, request: gr.Request | None, permission: str):

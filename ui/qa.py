@@ -43,7 +43,7 @@ def _fmt(value: float | None) -> str:
     return "undefined" if value is None else f"{value:.2f}"
 
 
-def render_report(report: RoundReport, texts: dict[int, str]) -> str:
+def render_report(report: RoundReport, texts: dict[int, str], notes: dict[int, dict[str, str]]) -> str:
     lines = [f"### Agreement: {len(report.raters)} reviewers ({esc(', '.join(report.raters))}), "
              f"{len(report.items)} replies",
              "| Criterion | % agreement | Cohen's κ (each pair) | mean κ | Fleiss' κ | Krippendorff's α | "
@@ -61,12 +61,13 @@ def render_report(report: RoundReport, texts: dict[int, str]) -> str:
                  "\"n/a\" counts as a label of its own.")
     if report.splits:
         lines += ["", f"### To discuss: {len(report.splits)} split decisions", "",
-                  "| Reply | Criterion | Labels | Text |", "|---|---|---|---|"]
+                  "| Reply | Criterion | Labels | Text | Comments |", "|---|---|---|---|---|"]
         for sp in report.splits:
             labels = ", ".join(f"{esc(r)}: {LABELS[v]}" for r, v in sp.labels.items())
             text = texts.get(sp.turn_id, "")
+            said = "; ".join(f"{esc(r)}: {esc(n)}" for r, n in notes.get(sp.turn_id, {}).items())
             lines.append(f"| {sp.turn_id} | {CRITERION_TITLES[sp.criterion]} | {labels} | "
-                         f"{esc(text[:140] + ('…' if len(text) > 140 else ''))} |")
+                         f"{esc(text[:140] + ('…' if len(text) > 140 else ''))} | {said} |")
     else:
         lines.append("\nThe reviewers agreed on every label.")
     return "\n".join(lines)
@@ -105,6 +106,7 @@ def review_tab(demo: gr.Blocks, services: Services, access: Access) -> None:
     with gr.Row():
         round_radios = [gr.Radio(CHOICES, label=title, elem_id=f"dojo-round-{c}")
                         for c, title in CRITERION_TITLES.items()]
+    round_comment = gr.Textbox(label="Comment (optional)", lines=1, elem_id="dojo-round-comment")
     with gr.Row():
         round_save = gr.Button("Save and next", variant="primary", elem_id="dojo-round-save")
         round_submit = gr.Button("Submit the round", elem_id="dojo-round-submit")
@@ -135,10 +137,11 @@ def review_tab(demo: gr.Blocks, services: Services, access: Access) -> None:
         turn, context = db.turns([items[position]])[items[position]]
         mine = db.round_labels_of(int(rid), user).get(turn.id, {})
         done = sum(len(v) == len(CRITERION_TITLES) for v in db.round_labels_of(int(rid), user).values())
+        note = db.round_notes(int(rid)).get(turn.id, {}).get(user.name, "")
         return {round_id: rid, item_pos: position,
                 round_reply: render_reply(turn, context, f"{position + 1} of {len(items)}"),
                 **{r: FROM_LABEL.get(mine.get(c)) for r, c in zip(round_radios, CRITERION_TITLES, strict=True)},
-                round_status: f"{done} of {len(items)} replies labeled."}
+                round_comment: note, round_status: f"{done} of {len(items)} replies labeled."}
 
     def open_round(rid: str, request: gr.Request):
         user = allowed(access, request, "review")
@@ -149,7 +152,7 @@ def review_tab(demo: gr.Blocks, services: Services, access: Access) -> None:
         return show_item(rid, 0, user)
 
     def save_item(rid: str, position: int, empathy: str | None, ownership: str | None, solution: str | None,
-                  follow_up: str | None, request: gr.Request):
+                  follow_up: str | None, note: str, request: gr.Request):
         values = [empathy, ownership, solution, follow_up]
         user = allowed(access, request, "review")
         if not rid:
@@ -162,7 +165,7 @@ def review_tab(demo: gr.Blocks, services: Services, access: Access) -> None:
             raise gr.Error("You have submitted this round; its labels are final.")
         items = db.round_items(int(rid))
         try:
-            db.add_review(items[int(position)], user, labels_from(values), round_id=int(rid))
+            db.add_review(items[int(position)], user, labels_from(values), round_id=int(rid), comment=note)
         except StoreError as exc:
             raise gr.Error(str(exc)) from None
         return show_item(rid, (int(position) + 1) % len(items), user)
@@ -206,9 +209,9 @@ def review_tab(demo: gr.Blocks, services: Services, access: Access) -> None:
         return f"Saved your labels for reply {esc(turn_id)}. The classifier said: {said}."
 
     demo.load(my_rounds, outputs=[round_dd], api_name=False)
-    item_outputs = [round_id, item_pos, round_reply, *round_radios, round_status]
+    item_outputs = [round_id, item_pos, round_reply, *round_radios, round_comment, round_status]
     round_open.click(open_round, inputs=[round_dd], outputs=item_outputs, api_name="round_open")
-    round_save.click(save_item, inputs=[round_id, item_pos, *round_radios], outputs=item_outputs,
+    round_save.click(save_item, inputs=[round_id, item_pos, *round_radios, round_comment], outputs=item_outputs,
                      api_name="round_label")
     round_submit.click(submit, inputs=[round_id], outputs=[round_status], api_name="round_submit")
     next_btn.click(next_reply, outputs=[turn_box, shown, *radios, comment], api_name="review_next")
@@ -292,7 +295,8 @@ def calibration_tab(demo: gr.Blocks, services: Services, access: Access) -> None
         consensus = db.consensus(report.items)
         items = [(f"#{t} · " + ("consensus recorded · " if len(consensus.get(t, {})) == 4 else "")
                   + texts.get(t, "")[:80], str(t)) for t in report.items]
-        return render_report(report, texts), gr.Dropdown(choices=items, value=items[0][1] if items else None)
+        first = items[0][1] if items else None
+        return render_report(report, texts, db.round_notes(int(rid))), gr.Dropdown(choices=items, value=first)
 
     def pick_item(rid: str, turn_id: str, request: gr.Request):
         """The consensus form for a reply: the recorded consensus, else the reviewers' majority."""
