@@ -16,9 +16,9 @@ import gradio as gr
 
 from scoring import progress as progresses
 from scoring import scorecard as scorecards
-from scoring.access import Access
+from scoring.access import Access, LoginLimiter
 from scoring.practice import ReplyError, Run, TurnResult
-from scoring.services import Services, UnknownRunError
+from scoring.services import Services, StorageUnavailable, UnknownRunError
 from scoring.store import StoreError
 from simulator.authoring import AuthoringError, Check, Draft, ScenarioStore
 from simulator.channels import CHANNELS, format_duration
@@ -142,7 +142,7 @@ def reply_to(services: Services, run_id: str, text: str, delay_s: float | None =
         simulated = not run.session.scenario.channel_spec.uses_wall_clock
         delay = float(delay_s) if simulated and delay_s else None
         return run, services.reply(run, text, delay_s=delay)
-    except (ReplyError, UnknownRunError) as exc:
+    except (ReplyError, UnknownRunError, StorageUnavailable) as exc:
         raise gr.Error(str(exc.args[0])) from None
 
 
@@ -528,7 +528,8 @@ def main(services: Services | None = None, host: str = "127.0.0.1", port: int = 
          block: bool = True) -> gr.Blocks:
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     services = services or Services.from_settings()
-    access = Access.for_server(services.db, host)  # refuses a public address without accounts
+    limiter = LoginLimiter(services.settings.login_max_failures, services.settings.login_lockout_s)
+    access = Access.for_server(services.db, host, limiter)  # refuses a public address without accounts
     demo = build_app(services, access)
     demo.queue(default_concurrency_limit=4)
     demo.launch(server_name=host, server_port=port, css=CSS, js=views.LIVE_JS, prevent_thread_lock=not block,

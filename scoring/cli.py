@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from scoring import cli_qa
+from scoring import cli_qa, inputs
+from scoring.classifier import NoScorerError
 from scoring.rubric import RubricError
+from scoring.store import StoreError
 from simulator import model_files
 from simulator.backends import BackendError
 from simulator.channels import Channel
@@ -28,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = Settings.from_env()
         return int(args.handler(args, settings) or 0)
-    except (SettingError, model_files.ModelFileError, BackendError) as exc:
+    except (SettingError, model_files.ModelFileError, BackendError, NoScorerError, StoreError) as exc:
         print(f"dojo: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except RubricError as exc:  # e.g. `dojo serve` with a broken rubric.yaml: every problem, one line each
@@ -155,7 +158,12 @@ def _serve(args, settings: Settings) -> int:
     import app
     from scoring.services import Services
 
+    level = settings.log_level.upper()
+    if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        raise SettingError(f"DOJO_LOG_LEVEL={settings.log_level!r}: use DEBUG, INFO, WARNING or ERROR")
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     services = Services.from_settings(settings)
+    services.preflight()
     app.main(services, host=args.host or settings.host, port=args.port or settings.port)
     return 0
 
@@ -391,7 +399,7 @@ def _score(args, settings: Settings) -> int:
     if not services.has_scorer():
         services.train()
     scorer = services.scorer
-    parsed = [(n, parse_score_line(line)) for n, line in enumerate(raw.splitlines(), 1) if line.strip()]
+    parsed = [(n, parse_score_line(line)) for n, line in enumerate(inputs.lines(raw), 1) if line.strip()]
     try:
         out = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout  # noqa: SIM115
     except OSError as exc:
@@ -430,7 +438,7 @@ def read_replies(path: Path) -> list[tuple[str, float | None]]:
         raise UsageError(f"{path}: cannot read the replies file ({exc.strerror})") from None
     except UnicodeDecodeError:
         raise UsageError(f"{path}: not UTF-8 text") from None
-    lines = [(i, line.strip()) for i, line in enumerate(text.splitlines(), 1) if line.strip()]
+    lines = [(i, line.strip()) for i, line in enumerate(inputs.lines(text), 1) if line.strip()]
     if not lines:
         raise UsageError(f"{path}: no replies in the file (one reply per line, or JSON lines)")
     if not all(line.startswith("{") for _, line in lines):

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from scoring import agreement as ag
-from scoring.inputs import InputError, json_objects, read_text
+from scoring.inputs import InputError, json_objects, lines, read_text
 from scoring.transcripts import TranscriptError, read_transcripts
 from simulator.channels import Channel
 from simulator.scenario import CRITERIA
@@ -114,9 +114,9 @@ def model_rater(texts_path: Path, settings: Settings) -> tuple[str, dict[str, di
     from scoring.cli import parse_score_line
     from scoring.services import Services
 
-    lines = read_text(texts_path).splitlines()
+    rows = lines(read_text(texts_path))
     items, problems = [], []
-    for number, line in enumerate(lines, 1):
+    for number, line in enumerate(rows, 1):
         if line.strip():
             parsed = parse_score_line(line)
             if isinstance(parsed, str):

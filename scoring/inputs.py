@@ -27,10 +27,16 @@ def read_text(path: Path, max_bytes: int | None = None) -> str:
         raise InputError([f"{path}: not UTF-8 text"]) from None
 
 
+def lines(text: str) -> list[str]:
+    """A JSON-lines text's lines: split at line feeds only. `str.splitlines` would also split inside a JSON
+    string at characters that are valid there unescaped (U+2028, U+0085, form feed), cutting a record in two."""
+    return [line.removesuffix("\r") for line in text.split("\n")]
+
+
 def json_objects(text: str, expected: str) -> Iterator[tuple[int, dict | str]]:
     """(line number, object) per non-blank line, or (line number, what is wrong with it).
     `expected` words what an object should hold, for the message when a line is not an object."""
-    for number, line in enumerate(text.splitlines(), 1):
+    for number, line in enumerate(lines(text), 1):
         if not line.strip():
             continue
         try:

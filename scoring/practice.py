@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import random
+import re
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from scoring.channel_rules import RuleVerdict, check
@@ -12,6 +15,9 @@ from simulator.scenario import Scenario
 from simulator.session import Session
 
 MAX_REPLY_CHARS = 5000
+# Control characters (terminal escapes, NUL, ...) have no place in a reply and could reach a terminal through
+# `dojo progress` or a CSV export: dropped. Tabs and line breaks stay.
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
 class ReplyError(ValueError):
@@ -35,6 +41,18 @@ class Run:
     # Each criterion's weight in the scorecard: the scenario's rubric_weights, else the rubric's.
     weights: dict[str, float] = field(default_factory=dict)
 
+    def checkpoint(self) -> Callable[[], None]:
+        """A function that puts this run back as it is now (a reply that could not be stored is undone)."""
+        session = self.session
+        messages, results = len(session.messages), len(self.results)
+        state, clock, last = session.state, session.clock, session._last_customer_wall
+
+        def restore() -> None:
+            del session.messages[messages:]
+            del self.results[results:]
+            session.state, session.clock, session._last_customer_wall = state, clock, last
+        return restore
+
 
 class Practice:
     def __init__(self, customer: Customer, scorer: Scorer):
@@ -51,7 +69,7 @@ class Practice:
 
     def reply(self, run: Run, text: str, delay_s: float | None = None) -> TurnResult:
         session = run.session
-        text = (text or "").replace("\x00", "").strip()
+        text = CONTROL.sub("", text or "").strip()
         if session.ended:
             raise ReplyError(f"this session has ended ({session.outcome}); start a new one")
         if not text:
@@ -59,8 +77,9 @@ class Practice:
         if len(text) > MAX_REPLY_CHARS:
             raise ReplyError(f"the reply is {len(text)} characters; the limit is {MAX_REPLY_CHARS}")
         response_s = session.response_seconds(delay_s)
-        session.add_agent(text, response_s)
+        started = time.perf_counter()
         score = self.scorer(text)
+        session.add_agent(text, response_s, scoring_ms=(time.perf_counter() - started) * 1000)
         rules = check(text, session.scenario, response_s)
         seed = session.seed + 7919 * session.agent_turns
         turn, state = self.customer.next_turn(session.scenario, session.state, text, score.probabilities, seed=seed)

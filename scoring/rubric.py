@@ -13,6 +13,7 @@ from pathlib import Path
 
 from jsonschema import Draft202012Validator
 
+from scoring.inputs import lines
 from simulator.channels import Channel
 from simulator.scenario import CRITERIA, Problem, ScenarioError, parse_mapping, read_text
 
@@ -128,7 +129,7 @@ def check_labeled(files: list[Path]) -> tuple[list[LabeledReply], list[Problem]]
         except ScenarioError as exc:
             problems.extend(exc.problems)
             continue
-        for number, line in enumerate(text.splitlines(), 1):
+        for number, line in enumerate(lines(text), 1):
             if not line.strip():
                 continue
             where = f"{path.name}:{number}"

@@ -7,18 +7,20 @@ Services with the scripted backend and the hashing embedder, which need no model
 
 from __future__ import annotations
 
+import logging
 import threading
 from dataclasses import dataclass, field, replace
 from functools import wraps
 from pathlib import Path
 
 import numpy as np
+from sqlalchemy.exc import DBAPIError
 
 from scoring import calibration, classifier
 from scoring.classifier import ScorerModel
 from scoring.embeddings import HashingEmbedder, MiniLMEmbedder, SentenceEmbedder
 from scoring.practice import Practice, Run, TurnResult
-from scoring.rubric import LabeledReply, Rubric, load_labeled
+from scoring.rubric import LabeledReply, Rubric, data_hash, load_labeled
 from scoring.scorer import Scorer
 from scoring.store import Store, User, sqlite_url
 from simulator.authoring import ScenarioStore
@@ -28,6 +30,8 @@ from simulator.knowledge import KnowledgeBase
 from simulator.model_files import verify_customer
 from simulator.scenario import CRITERIA, Scenario, ScenarioLibrary
 from simulator.settings import SettingError, Settings
+
+log = logging.getLogger("dojo.services")
 
 
 def shared_once(method):
@@ -59,6 +63,22 @@ def _in_hf_cache(model_id: str) -> bool:
 
 class UnknownRunError(KeyError):
     """A practice run id that this process does not hold (expired, or another server's)."""
+
+
+class StorageUnavailable(RuntimeError):
+    """The database did not take a turn; the reply was not sent. One line, safe to show."""
+
+
+def _storage_message(exc: DBAPIError) -> str:
+    text = str(exc.orig or exc).lower()
+    if "full" in text or "no space" in text:
+        why = "the database's disk is full"
+    elif "read-only" in text or "readonly" in text:
+        why = "the database is read-only"
+    else:
+        why = "the database is not answering"
+    return (f"Your reply was not sent: {why}. It is still in the box; send it again in a moment. "
+            "Every earlier turn is saved.")
 
 
 @dataclass
@@ -187,6 +207,18 @@ class Services:
         """The fixed gold set models are compared on: the test split of the labeled files."""
         return [r for r in load_labeled(self.settings.rubrics_dir) if r.split == "test"]
 
+    def preflight(self) -> None:
+        """Load what serving needs now: a missing or damaged file stops the start with one line instead of
+        failing the first trainee's page (and the first page does not wait for the models)."""
+        for part in ("library", "knowledge", "rubric", "embedder", "backend", "scorer", "db"):
+            getattr(self, part)
+
+    def has_new_training_data(self) -> bool:
+        """Whether retraining would learn anything: the training data differs from the active version's."""
+        active = classifier.active_version(self.scorers_dir)
+        card = next((c for c in classifier.versions(self.scorers_dir) if c["version"] == active), None)
+        return card is None or card.get("data_hash") != data_hash(self.training_rows())
+
     def train(self, activate: bool = True) -> ScorerModel:
         """Train on the labeled files and the consensus labels. With `activate`, the new version is used at
         once; without, it waits for a lead to accept it (or the first model ever is activated anyway)."""
@@ -285,6 +317,7 @@ class Services:
 
         A session is written at its first reply, not at its start: opening the page starts a session,
         and an untouched one is not practice."""
+        undo = run.checkpoint()
         result = self.practice.reply(run, text, delay_s=delay_s)
         key = run.session.id
         with self._lock:
@@ -292,11 +325,23 @@ class Services:
             recorded = key in self._recorded
             if user is not None:
                 self._recorded.add(key)
-        if user is not None:  # the first reply: the session row, its opening and this turn in one commit
-            scorer = self.practice.scorer
-            self.db.record_turn(run, result, (user, f"{scorer.rubric.id}@{scorer.rubric.version}", scorer.version))
-        elif recorded:
-            self.db.record_turn(run, result)
+        try:
+            if user is not None:  # the first reply: the session row, its opening and this turn in one commit
+                scorer = self.practice.scorer
+                self.db.record_turn(run, result,
+                                    (user, f"{scorer.rubric.id}@{scorer.rubric.version}", scorer.version))
+            elif recorded:
+                self.db.record_turn(run, result)
+        except DBAPIError as exc:
+            # Not stored, so not sent: the session goes back to before this reply, and the trainee sends it
+            # again once the database answers. Nothing is half-written (one transaction per turn).
+            undo()
+            if user is not None:
+                with self._lock:
+                    self._recorded.discard(key)
+                    self._pending[key] = user
+            log.error("could not store a turn of session %s: %s", key, type(exc.orig or exc).__name__)
+            raise StorageUnavailable(_storage_message(exc)) from None
         return result
 
     def run(self, run_id: str, user: str | None = None) -> Run:

@@ -119,7 +119,9 @@ class Problem:
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.line else self.file
-        return f"{where}: {self.field or '(file)'}: {self.message}"
+        text = f"{where}: {self.field or '(file)'}: {self.message}"
+        # One line, whatever a key or value in the file holds (a key may contain a line break).
+        return text.replace("\r", "\\r").replace("\n", "\\n")
 
 
 class ScenarioError(ValueError):
@@ -220,7 +222,10 @@ def _parse_yaml(text: str, filename: str, what: str = _SCENARIO_WHAT) -> tuple[A
         raise ScenarioError([Problem(filename, 1, "", f"the file is empty; {what}")])
     lines: dict[tuple, int] = {}
     _index_lines(root, (), lines, [0], filename)
-    data = yaml.SafeLoader("").construct_document(root)  # from the nodes already checked; aliases built once
+    try:  # from the nodes already checked; aliases built once
+        data = yaml.SafeLoader("").construct_document(root)
+    except yaml.YAMLError as exc:  # e.g. a tag safe loading refuses (!!python/..., a bare "=" is !!value)
+        raise ScenarioError([_syntax_problem(exc, filename)]) from None
     if not isinstance(data, dict):
         kind = type(data).__name__ if data is not None else "nothing"
         raise ScenarioError([Problem(filename, 1, "", f"the top level is a {kind}; {what}")])
@@ -242,12 +247,22 @@ def _syntax_problem(exc: yaml.YAMLError, filename: str) -> Problem:
     return Problem(filename, mark.line + 1 if mark else None, "", f"YAML syntax error: {what}")
 
 
+MAX_YAML_DEPTH = 64
+
+
 def _index_lines(node: yaml.Node, path: tuple, lines: dict[tuple, int], budget: list[int],
-                 filename: str) -> None:
+                 filename: str, ancestors: tuple[int, ...] = ()) -> None:
     budget[0] += 1
     if budget[0] > MAX_YAML_NODES:
         raise ScenarioError([Problem(filename, node.start_mark.line + 1, "",
                                      f"more than {MAX_YAML_NODES} YAML nodes (an alias bomb?)")])
+    if id(node) in ancestors:
+        raise ScenarioError([Problem(filename, node.start_mark.line + 1, _dotted(path),
+                                     "an alias refers to a node that contains it (a loop)")])
+    if len(ancestors) > MAX_YAML_DEPTH:
+        raise ScenarioError([Problem(filename, node.start_mark.line + 1, _dotted(path),
+                                     f"nested more than {MAX_YAML_DEPTH} levels deep")])
+    ancestors = (*ancestors, id(node))
     lines.setdefault(path, node.start_mark.line + 1)
     if isinstance(node, yaml.MappingNode):
         first_line: dict[object, int] = {}
@@ -259,10 +274,10 @@ def _index_lines(node: yaml.Node, path: tuple, lines: dict[tuple, int], budget: 
             first_line[key.value] = key.start_mark.line + 1
             child = (*path, key.value)
             lines.setdefault(child, key.start_mark.line + 1)
-            _index_lines(value, child, lines, budget, filename)
+            _index_lines(value, child, lines, budget, filename, ancestors)
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
-            _index_lines(item, (*path, i), lines, budget, filename)
+            _index_lines(item, (*path, i), lines, budget, filename, ancestors)
 
 
 def _line_for(lines: dict[tuple, int], path: Iterable[Any]) -> int | None:

@@ -29,6 +29,7 @@ class Message:
     latency_ms: float | None = None
     response_s: float | None = None
     mood: str | None = None  # the customer's mood after this message
+    scoring_ms: float | None = None  # an agent message: how long scoring it took
 
 
 @dataclass
@@ -75,8 +76,8 @@ class Session:
             return waited + max(0.0, float(delay_s))
         return waited + wall
 
-    def add_agent(self, text: str, response_s: float) -> Message:
+    def add_agent(self, text: str, response_s: float, scoring_ms: float | None = None) -> Message:
         self.clock += response_s
-        message = Message("agent", text, self.clock, response_s=response_s)
+        message = Message("agent", text, self.clock, response_s=response_s, scoring_ms=scoring_ms)
         self.messages.append(message)
         return message

@@ -61,6 +61,15 @@ class Settings:
         "env": "DATABASE_URL",
         "doc": "Where users, sessions, turns, scores and reviews are stored, as an SQLAlchemy URL, e.g. "
                "`postgresql+psycopg://dojo@localhost/dojo`; empty = the SQLite file `DOJO_HOME/dojo.db`."})
+    log_level: str = field(default="INFO", metadata={
+        "env": "DOJO_LOG_LEVEL",
+        "doc": "What `dojo serve` logs: DEBUG, INFO, WARNING or ERROR. Passwords and session tokens are never logged."})
+    login_max_failures: int = field(default=5, metadata={
+        "env": "DOJO_LOGIN_MAX_FAILURES",
+        "doc": "Failed logins for one user name within `DOJO_LOGIN_LOCKOUT_S` after which further attempts for that "
+               "name are refused, right password or not, until the window has passed."})
+    login_lockout_s: int = field(default=300, metadata={
+        "env": "DOJO_LOGIN_LOCKOUT_S", "doc": "The window (seconds) over which failed logins are counted."})
     embedder_dtype: str = field(default="auto", metadata={
         "env": "DOJO_EMBEDDER_DTYPE",
         "doc": "Number format MiniLM runs in: `auto` (bfloat16 where the CPU supports it natively, else float32), "

@@ -35,8 +35,8 @@ def pg_server():
         if os.environ.get("CI") or TEST_DATABASE == "postgresql":
             pytest.fail("PostgreSQL is not installed; .ci/run installs Debian's postgresql", pytrace=False)
         pytest.skip("PostgreSQL is not installed (apt-get install postgresql)")
-    with postgres_server(free_port()) as url:
-        yield url
+    with postgres_server(free_port()) as server:
+        yield server.url
 
 
 @pytest.fixture(scope="session")

@@ -21,6 +21,25 @@ def find_bin(name: str) -> str | None:
     return found[-1] if found else shutil.which(name)
 
 
+class PgServer:
+    """A running throw-away server: `url`, and `stop()` / `start()` to take it away mid-test and back."""
+
+    def __init__(self, data: Path, root: Path, port: int, as_user: list[str]):
+        self.data, self.root, self.port, self.as_user = data, root, port, as_user
+        self.url = f"postgresql+psycopg://dojo@127.0.0.1:{port}/postgres"
+
+    def _pg_ctl(self, *args: str, check: bool = True) -> None:
+        subprocess.run([*self.as_user, find_bin("pg_ctl"), "-D", str(self.data), *args], check=check,
+                       capture_output=True, text=True, timeout=120)
+
+    def start(self) -> None:
+        self._pg_ctl("-w", "-t", "60", "-l", str(self.root / "log"), "-o",
+                     f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off", "start")
+
+    def stop(self, check: bool = True) -> None:
+        self._pg_ctl("-m", "immediate", "stop", check=check)
+
+
 @contextmanager
 def postgres_server(port: int):
     initdb, pg_ctl = find_bin("initdb"), find_bin("pg_ctl")
@@ -33,15 +52,14 @@ def postgres_server(port: int):
         shutil.chown(root, "postgres", "postgres")
         os.chmod(root, 0o700)
         as_user = ["runuser", "-u", "postgres", "--"]
-    run = lambda *cmd: subprocess.run([*as_user, *cmd], check=True, capture_output=True, text=True, timeout=120)  # noqa: E731
+    server = PgServer(data, root, port, as_user)
     try:
-        run(initdb, "-D", str(data), "-A", "trust", "-U", "dojo", "--no-sync", "-E", "UTF8")
-        run(pg_ctl, "-D", str(data), "-w", "-t", "60", "-l", str(root / "log"), "-o",
-            f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off", "start")
-        yield f"postgresql+psycopg://dojo@127.0.0.1:{port}/postgres"
+        subprocess.run([*as_user, initdb, "-D", str(data), "-A", "trust", "-U", "dojo", "--no-sync", "-E", "UTF8"],
+                       check=True, capture_output=True, text=True, timeout=120)
+        server.start()
+        yield server
     finally:
-        subprocess.run([*as_user, pg_ctl, "-D", str(data), "-m", "immediate", "stop"], capture_output=True,
-                       timeout=60)
+        server.stop(check=False)
         shutil.rmtree(root, ignore_errors=True)
 
 

@@ -331,6 +331,9 @@ def calibration_tab(demo: gr.Blocks, services: Services, access: Access) -> None
 
     def retrain(request: gr.Request):
         allowed(access, request, "lead_calibration")
+        if not services.has_new_training_data():
+            raise gr.Error("Nothing new to train on: the active version was trained on exactly these labels. "
+                           "Record consensus labels in a round first.")
         before = classifier.active_version(services.scorers_dir)
         model = services.train(activate=False)
         sources = model.card.get("sources", {})
@@ -338,8 +341,6 @@ def calibration_tab(demo: gr.Blocks, services: Services, access: Access) -> None
         text = (f"Trained **{esc(model.version)}** on {sum(model.card['data'].values())} replies, "
                 f"{consensus} of them consensus labels.\n\n")
         text += render_comparison(services.compare(model.version, before))
-        if model.version == before:
-            text += "\n\nThe training data has not changed since the active version: nothing new to accept."
         return model.version, text, gr.Dropdown(choices=version_choices(services))
 
     def tune(request: gr.Request):

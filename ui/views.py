@@ -167,14 +167,18 @@ def _chat(session: Session, name: str, standard: float) -> str:
 
 
 def transcript(run: Run) -> list[dict]:
-    """The conversation for API clients: who wrote what, when (seconds on the session's clock), and each
-    reply's response time."""
+    """The conversation for API clients: who wrote what, when (seconds on the session's clock), each reply's
+    response time and scoring time, and how long each customer turn took to write."""
     session = run.session
     out = []
     for m in session.messages:
         item = {"role": m.role, "text": m.text, "at_s": round(m.at, 3), "sent_at": session.sent_at(m).isoformat()}
         if m.response_s is not None:
             item["response_s"] = round(m.response_s, 3)
+        if m.scoring_ms is not None:
+            item["scoring_ms"] = round(m.scoring_ms, 2)
+        if m.role == "customer" and m.latency_ms is not None:
+            item["latency_ms"] = round(m.latency_ms, 2)  # how long the customer's turn took to write
         out.append(item)
     return out
 

@@ -1,0 +1,186 @@
+"""Load benchmark: N trainees at once, each playing a whole session against a running app.
+
+    python bench/load.py [--levels 1,4,8,16] [--replies 4] [--scripted]
+
+Starts `dojo serve` with the embedded models (the customer model and MiniLM, from DOJO_HOME) on a throw-away
+database with one account per trainee, then for each level N runs N client processes at once; each logs in
+with `gradio_client`, starts a scenario and sends up to `--replies` replies (or until the customer ends the
+session). Reported per level: reply round trip (what the trainee waits for), the customer turn and the
+scoring as the server timed them (p50 / p95), errors (a request that failed or was lost), sessions whose
+stored transcript differs from what their client saw, and the server's peak memory (VmHWM). The baseline is
+one trainee alone (N=1): "x N=1" is the p95 round trip against it.
+
+Model calls are serialised by a lock per model (two cores gain nothing from parallel generation), and
+Gradio's queue runs up to four events at once, so latency grows with N while nothing is dropped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import os
+import platform
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+PASSWORD = "load-test password"
+SCENARIOS = ["late-parcel-chat", "double-charge-chat", "wrong-item-email", "address-change-dm",
+             "bot-handoff-damaged", "outage-public-post", "gift-return-email", "cancel-subscription-bot"]
+REPLIES = [
+    "I'm so sorry about this, that's not the experience we want for you. Let me look into it right now.",
+    "Thanks for your patience. Could you confirm the order number so I can check it?",
+    "I've sorted it on our side: the refund is issued today and you'll see it within 3 working days.",
+    "I'll follow up by email tomorrow morning to make sure it has arrived. Is there anything else?",
+    "Thank you for bearing with us. I've added a note so nobody asks you for this again.",
+]
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[max(0, round(q * len(ordered)) - 1)]
+
+
+def trainee(args: tuple) -> dict:
+    """One trainee's whole session, in its own process."""
+    url, name, scenario, replies = args
+    from gradio_client import Client
+
+    out = {"name": name, "round_trip_ms": [], "customer_ms": [], "scoring_ms": [], "errors": [], "run_id": None,
+           "seen": []}
+    try:
+        client = Client(url, auth=(name, PASSWORD), verbose=False)
+        started = client.predict(scenario, api_name="/start")
+        run_id, transcript = started[0], started[3]
+        out["run_id"] = run_id
+        for text in REPLIES[:replies]:
+            t0 = time.perf_counter()
+            _view, transcript, _feedback, card, _reply = client.predict(run_id, text, 0, api_name="/reply")
+            out["round_trip_ms"].append((time.perf_counter() - t0) * 1000)
+            out["scoring_ms"].append(transcript[-2].get("scoring_ms", float("nan")))
+            out["customer_ms"].append(transcript[-1].get("latency_ms", float("nan")))
+            if card:  # the scorecard: the session has ended
+                break
+        out["seen"] = [m["text"] for m in transcript]
+    except Exception as exc:  # every failure is counted and reported; none stops the benchmark
+        out["errors"].append(f"{type(exc).__name__}: {str(exc)[:200]}")
+    return out
+
+
+def peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def stored(database_url: str, run_id: str) -> list[str]:
+    from sqlalchemy import select
+
+    from scoring.store import Store, Turn
+
+    db = Store(database_url)
+    with db.session() as s:
+        texts = [t.text for t in s.scalars(select(Turn).where(Turn.session_id == run_id).order_by(Turn.index))]
+    db.engine.dispose()
+    return texts
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--levels", default="1,4,8,16", help="numbers of trainees at once (default 1,4,8,16)")
+    parser.add_argument("--replies", type=int, default=4, help="replies per session at most (default 4)")
+    parser.add_argument("--scripted", action="store_true",
+                        help="scripted customer and hashing embedder (measures the app, not the models)")
+    args = parser.parse_args()
+    levels = [int(n) for n in args.levels.split(",")]
+
+    from scoring.store import Store
+    from simulator.settings import Settings
+
+    work = Path(tempfile.mkdtemp(prefix="dojo-load-"))
+    database_url = f"sqlite:///{work / 'load.db'}"
+    env = {**os.environ, "DATABASE_URL": database_url, "HF_HUB_OFFLINE": "1", "DOJO_LOG_LEVEL": "WARNING"}
+    if args.scripted:
+        home = work / "home"
+        env.update(DOJO_HOME=str(home), DOJO_CUSTOMER_BACKEND="scripted", DOJO_EMBEDDER="hashing")
+        subprocess.run([sys.executable, "-m", "scoring.cli", "train"], env=env, cwd=ROOT, check=True,
+                       capture_output=True)
+    db = Store(database_url)
+    db.upgrade()
+    for i in range(max(levels)):
+        db.add_user(f"load-{i:02d}", "trainee", PASSWORD)
+    db.engine.dispose()
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = subprocess.Popen([sys.executable, "-m", "scoring.cli", "serve", "--port", str(port)], env=env,
+                              cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.monotonic() + 300
+    while True:
+        if server.poll() is not None:
+            print(server.stderr.read().decode()[-2000:], file=sys.stderr)
+            return 2
+        try:
+            urllib.request.urlopen(url, timeout=2)
+            break
+        except OSError:
+            if time.monotonic() > deadline:
+                server.kill()
+                return 2
+            time.sleep(0.5)
+
+    settings = Settings.from_env(env)
+    print(f"# support-dojo load benchmark · {platform.machine()}, {os.cpu_count()} cores, Python "
+          f"{platform.python_version()} · customer: {'scripted' if args.scripted else 'embedded SmolLM2-135M'} · "
+          f"embeddings: {'hashing' if args.scripted else settings.embedder} · up to {args.replies} replies per session")
+    header = (f"{'N':>3} {'sessions':>8} {'replies':>7} {'errors':>6} {'mismatch':>8} {'round trip p50/p95 ms':>22} "
+              f"{'customer p50/p95 ms':>20} {'scoring p50/p95 ms':>19} {'x N=1':>6} {'peak MB':>8} {'wall s':>7}")
+    print(header)
+    baseline = None
+    ctx = mp.get_context("spawn")
+    try:
+        for n in levels:
+            jobs = [(url, f"load-{i:02d}", SCENARIOS[i % len(SCENARIOS)], args.replies) for i in range(n)]
+            t0 = time.perf_counter()
+            with ctx.Pool(n) as pool:
+                results = pool.map(trainee, jobs)
+            wall = time.perf_counter() - t0
+            trips = [x for r in results for x in r["round_trip_ms"]]
+            customer = [x for r in results for x in r["customer_ms"] if x == x]
+            scoring = [x for r in results for x in r["scoring_ms"] if x == x]
+            errors = sum(len(r["errors"]) for r in results)
+            mismatched = sum(1 for r in results if r["run_id"] and stored(database_url, r["run_id"]) != r["seen"])
+            p95 = percentile(trips, 0.95)
+            baseline = baseline or p95
+            print(f"{n:>3} {n:>8} {len(trips):>7} {errors:>6} {mismatched:>8} "
+                  f"{percentile(trips, 0.5):>10.0f} / {p95:>9.0f} {percentile(customer, 0.5):>9.0f} / "
+                  f"{percentile(customer, 0.95):>8.0f} {percentile(scoring, 0.5):>8.1f} / "
+                  f"{percentile(scoring, 0.95):>8.1f} {p95 / baseline:>6.1f} {peak_rss_mb(server.pid):>8.0f} "
+                  f"{wall:>7.1f}", flush=True)
+            for r in results:
+                for e in r["errors"]:
+                    print(f"    error ({r['name']}): {e}")
+        print("mismatch: sessions whose stored transcript differs from what their client saw; "
+              "x N=1: p95 round trip against one trainee alone.")
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
+        shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
