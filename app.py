@@ -24,6 +24,7 @@ from simulator.authoring import AuthoringError, Check, Draft, ScenarioStore
 from simulator.channels import CHANNELS, format_duration
 from simulator.knowledge import Article
 from simulator.scenario import Scenario
+from simulator.settings import SettingError
 from ui import qa, views
 from ui.common import CRITERION_TITLES, allowed, esc
 
@@ -531,7 +532,9 @@ def main(services: Services | None = None, host: str = "127.0.0.1", port: int = 
     limiter = LoginLimiter(services.settings.login_max_failures, services.settings.login_lockout_s)
     access = Access.for_server(services.db, host, limiter)  # refuses a public address without accounts
     demo = build_app(services, access)
-    demo.queue(default_concurrency_limit=4)
+    if services.settings.queue_concurrency < 1:
+        raise SettingError(f"DOJO_QUEUE_CONCURRENCY={services.settings.queue_concurrency}: use 1 or more")
+    demo.queue(default_concurrency_limit=services.settings.queue_concurrency)
     demo.launch(server_name=host, server_port=port, css=CSS, js=views.LIVE_JS, prevent_thread_lock=not block,
                 show_error=True, footer_links=["api"], auth=None if access.local else access.authenticate,
                 auth_message="support-dojo: log in with the account your admin gave you.")

@@ -5,8 +5,10 @@ candidate texts. It never decides what the customer says, only how; the guards i
 `simulator.customer` decide whether a candidate is used.
 
 * `TransformersBackend`: any local transformers causal LM directory; default the embedded
-  SmolLM2-135M-Instruct cache. Loaded lazily, once per process, shared by all sessions; calls are
-  serialised by a lock (two cores gain nothing from parallel generation, and memory stays flat).
+  SmolLM2-135M-Instruct cache. Loaded lazily, once per process, shared by all sessions. One generation
+  runs at a time (two cores gain nothing from parallel generation, and memory stays flat); requests from
+  other sessions that arrive meanwhile wait and then run together as one batch, so a cohort shares each
+  forward pass. A request that runs alone is reproducible from its seed.
 * `ScriptedBackend`: deterministic, no model. It returns queued outputs if given (tests use this to
   feed role swaps, repeats and leaks to the guards) and otherwise the scripted line itself.
 """
@@ -76,6 +78,9 @@ class TransformersBackend:
         self.threads = threads
         self.style = style
         self._lock = threading.Lock()
+        self._pending: list[_Slot] = []
+        self._pending_lock = threading.Lock()
+        self.batches: deque[int] = deque(maxlen=1000)  # sizes of the last batches run (for benchmarks)
         self._model = None
         self._tokenizer = None
         self.load_seconds: float | None = None
@@ -102,28 +107,95 @@ class TransformersBackend:
         self.load_seconds = time.perf_counter() - started
 
     def generate(self, request: Generation) -> list[str]:
+        """Waits its turn; whoever gets the model next runs every request waiting by then, as one batch."""
+        slot = _Slot(request)
+        with self._pending_lock:
+            self._pending.append(slot)
+        with self._lock:
+            if not slot.done:
+                with self._pending_lock:
+                    batch, self._pending = self._pending, []
+                self._run(batch)
+        if slot.error is not None:
+            raise slot.error
+        return slot.result
+
+    def _run(self, batch: list[_Slot]) -> None:
+        self.batches.append(len(batch))
+        try:
+            self._ensure_loaded()
+            together = [s for s in batch if self.style == "completion" and s.request.prompt]
+            if len(together) > 1:
+                for slot, texts in zip(together, self._generate_batch([s.request for s in together]), strict=True):
+                    slot.result = texts
+            for slot in batch:  # alone (reproducible from its seed), or not batchable (chat style)
+                if slot.result is None:
+                    slot.result = self._generate_one(slot.request)
+        except Exception as exc:  # every waiting request gets the failure, none hangs
+            for slot in batch:
+                if slot.result is None:
+                    slot.error = exc
+        finally:
+            for slot in batch:
+                slot.done = True
+
+    def _generate_batch(self, requests: list[Generation]) -> list[list[str]]:
+        """Completion requests of several sessions in one `generate`: prompts left-padded, each repeated for
+        its candidates; each request keeps its own token budget and gets its own `n` texts."""
         import torch
 
-        with self._lock:
-            self._ensure_loaded()
-            tok, model = self._tokenizer, self._model
-            if self.style == "completion" and request.prompt:
-                inputs = tok(request.prompt + request.prefix, return_tensors="pt")
-                stop = {"stop_strings": ["\n"], "tokenizer": tok}
-            else:
-                inputs = tok.apply_chat_template(list(request.messages), add_generation_prompt=True,
-                                                 return_tensors="pt", return_dict=True)
-                stop = {}
-            torch.manual_seed(request.seed)
-            with torch.inference_mode():
-                out = model.generate(**inputs, do_sample=True, temperature=request.temperature, top_p=0.92,
-                                     max_new_tokens=request.max_new_tokens, num_return_sequences=request.n,
-                                     pad_token_id=tok.eos_token_id, **stop)
-            start = inputs["input_ids"].shape[1]
-            texts = [tok.decode(seq[start:], skip_special_tokens=True) for seq in out]
-            if stop:
-                return [request.prefix + t.split("\n")[0] for t in texts]
-            return texts
+        tok, model = self._tokenizer, self._model
+        tok.padding_side = "left"
+        if tok.pad_token is None:
+            tok.pad_token = tok.eos_token
+        inputs = tok([r.prompt + r.prefix for r in requests], return_tensors="pt", padding=True)
+        repeats = torch.tensor([r.n for r in requests])
+        inputs = {k: v.repeat_interleave(repeats, dim=0) for k, v in inputs.items()}
+        torch.manual_seed(requests[0].seed)
+        with torch.inference_mode():
+            out = model.generate(**inputs, do_sample=True, temperature=requests[0].temperature, top_p=0.92,
+                                 max_new_tokens=max(r.max_new_tokens for r in requests),
+                                 pad_token_id=tok.pad_token_id, stop_strings=["\n"], tokenizer=tok)
+        start = inputs["input_ids"].shape[1]
+        results, row = [], 0
+        for r in requests:
+            texts = [tok.decode(seq[start:start + r.max_new_tokens], skip_special_tokens=True)
+                     for seq in out[row:row + r.n]]
+            results.append([r.prefix + t.split("\n")[0] for t in texts])
+            row += r.n
+        return results
+
+    def _generate_one(self, request: Generation) -> list[str]:
+        import torch
+
+        tok, model = self._tokenizer, self._model
+        if self.style == "completion" and request.prompt:
+            inputs = tok(request.prompt + request.prefix, return_tensors="pt")
+            stop = {"stop_strings": ["\n"], "tokenizer": tok}
+        else:
+            inputs = tok.apply_chat_template(list(request.messages), add_generation_prompt=True,
+                                             return_tensors="pt", return_dict=True)
+            stop = {}
+        torch.manual_seed(request.seed)
+        with torch.inference_mode():
+            out = model.generate(**inputs, do_sample=True, temperature=request.temperature, top_p=0.92,
+                                 max_new_tokens=request.max_new_tokens, num_return_sequences=request.n,
+                                 pad_token_id=tok.eos_token_id, **stop)
+        start = inputs["input_ids"].shape[1]
+        texts = [tok.decode(seq[start:], skip_special_tokens=True) for seq in out]
+        if stop:
+            return [request.prefix + t.split("\n")[0] for t in texts]
+        return texts
+
+
+@dataclass(eq=False)
+class _Slot:
+    """A request waiting for the model, and what became of it."""
+
+    request: Generation
+    result: list[str] | None = None
+    error: BaseException | None = None
+    done: bool = False
 
 
 class BackendError(RuntimeError):

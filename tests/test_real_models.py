@@ -105,3 +105,34 @@ ALL = {"empathy", "ownership", "solution", "follow_up"}
 def test_plain_replies_not_in_the_data_are_judged_as_a_reviewer_would(real_services, reply, met, not_met):
     verdicts = real_services.scorer(reply).verdicts
     assert all(verdicts[c] for c in met) and not any(verdicts[c] for c in not_met), verdicts
+
+
+def test_customer_requests_from_several_sessions_share_one_batch(real_services):
+    """Requests that wait while the model is busy run together; each still gets its own candidates, starting
+    with its own prefix and within its own token budget; a request that runs alone is reproducible."""
+    import threading
+
+    from simulator.backends import Generation
+
+    backend = real_services.backend
+    prompt = ("Customer messages, said again in other words:\nLine: My parcel is late.\nAgain: My parcel still "
+              "hasn't come.\nLine: Where is my refund?\nAgain:")
+    requests = [Generation(messages=[], reference="", n=3, max_new_tokens=12 + 6 * i, seed=i, prompt=prompt,
+                           prefix=" " + word) for i, word in enumerate(["I", "Why", "The", "Can"])]
+    alone = backend.generate(requests[0])
+    assert backend.generate(requests[0]) == alone
+    results: dict[int, list[str]] = {}
+    before = len(backend.batches)
+    threads = [threading.Thread(target=lambda i=i: results.__setitem__(i, backend.generate(requests[i])))
+               for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert max(list(backend.batches)[before:]) >= 2  # the ones that waited ran together
+    tokenizer = backend._tokenizer
+    for i, request in enumerate(requests):
+        assert len(results[i]) == 3 and all(text.startswith(request.prefix) for text in results[i])
+        for text in results[i]:
+            new = tokenizer(text[len(request.prefix):], add_special_tokens=False)["input_ids"]
+            assert len(new) <= request.max_new_tokens + 2  # its own budget (re-tokenizing may differ by one)
