@@ -256,6 +256,7 @@ class Services:
 
     def round_report(self, round_id: int) -> calibration.RoundReport:
         """A finished round's statistics; refused while any reviewer has not submitted (it is blind)."""
+        self.db.round(round_id)  # StoreError "no calibration round N" for an unknown id
         raters = self.db.round_raters(round_id)
         waiting = [name for name, at in raters if at is None]
         if waiting:

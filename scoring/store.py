@@ -429,10 +429,6 @@ class Store:
         with self.session() as s:
             return list(s.scalars(select(Review).where(Review.turn_id == turn_id).order_by(Review.id)))
 
-    def scores_of(self, turn_id: int) -> list[Score]:
-        with self.session() as s:
-            return list(s.scalars(select(Score).where(Score.turn_id == turn_id).order_by(Score.criterion)))
-
     def turns(self, turn_ids: list[int]) -> dict[int, tuple[Turn, str]]:
         """Stored replies by id, each with the customer message it answers."""
         with self.session() as s:
@@ -463,10 +459,6 @@ class Store:
             dispute = Dispute(turn_id=turn.id, user_id=user.id, criterion=criterion, comment=comment)
             s.add(dispute)
         return dispute
-
-    def open_disputes(self) -> list[Dispute]:
-        with self.session() as s:
-            return list(s.scalars(select(Dispute).where(Dispute.resolved_at.is_(None)).order_by(Dispute.id)))
 
     def disputes_of(self, turn_id: int) -> list[Dispute]:
         with self.session() as s:

@@ -139,6 +139,8 @@ def test_a_blind_round_statistics_consensus_retrain_accept_and_go_back(qa, tmp_p
         user = db.user(name)
         for turn_id, row in zip(replies, rows, strict=True):
             db.add_review(turn_id, user, row, round_id=round_.id)
+    with pytest.raises(StoreError, match="no calibration round 999"):
+        qa.round_report(999)
     with pytest.raises(CalibrationError, match=r"blind until every reviewer has submitted: waiting for rita, rob"):
         qa.round_report(round_.id)
     assert db.round_labels_of(round_.id, rita)[replies[0]] == labels["rita"][0]  # their own, and only theirs
@@ -220,5 +222,5 @@ def test_upgrading_a_0001_database_keeps_its_sessions_as_practice(new_database):
     db.upgrade()
     [session] = db.sessions_of(db.user("ana"))
     assert session.source == "practice" and session.external_id is None
-    assert db.rounds() == [] and db.open_disputes() == []
+    assert db.rounds() == [] and db.disputes_of(1) == []
     db.engine.dispose()

@@ -169,3 +169,16 @@ def test_passwords_and_session_tokens_never_reach_the_logs(tmp_path):
     for token in cookies:
         assert token not in logged
     assert not re.search(r"access-token[^\n]*=\s*[A-Za-z0-9_-]{16,}", logged)
+
+
+def test_ids_that_are_not_numbers_get_one_line_not_a_stack_trace(url):
+    reviewer, lead = Client(url, auth=("reviewer", PASSWORD), verbose=False), Client(url, auth=("admin", PASSWORD),
+                                                                                      verbose=False)
+    with pytest.raises(AppError, match=r"round 'abc' is not a number"):
+        reviewer.predict("abc", api_name="/round_open")
+    with pytest.raises(AppError, match=r"reply '1; drop table' is not a number"):
+        reviewer.predict("1; drop table", "met", "met", "met", "met", "", api_name="/review_save")
+    with pytest.raises(AppError, match=r"reply id 'x' is not a number"):
+        lead.predict("r", ["reviewer", "admin"], ["x"], api_name="/round_create")
+    with pytest.raises(AppError, match=r"no calibration round 999"):
+        lead.predict("999", api_name="/round_results")

@@ -26,6 +26,13 @@ TO_LABEL = {"met": 1, "not met": 0, "n/a": NA}
 FROM_LABEL = {v: k for k, v in TO_LABEL.items()}
 
 
+def check_ids(**values: object) -> None:
+    """Ids typed or sent by an API client: a number, or a one-line refusal (never a stack trace)."""
+    for name, value in values.items():
+        if value not in (None, "") and not str(value).strip().isdigit():
+            raise gr.Error(f"{name.replace('_', ' ')} {value!r} is not a number")
+
+
 def labels_from(values: list[str | None]) -> dict[str, int]:
     missing = [CRITERION_TITLES[c] for c, v in zip(CRITERION_TITLES, values, strict=True) if v not in TO_LABEL]
     if missing:
@@ -135,8 +142,9 @@ def review_tab(demo: gr.Blocks, services: Services, access: Access) -> None:
         items = db.round_items(int(rid))
         position = max(0, min(int(position), len(items) - 1))
         turn, context = db.turns([items[position]])[items[position]]
-        mine = db.round_labels_of(int(rid), user).get(turn.id, {})
-        done = sum(len(v) == len(CRITERION_TITLES) for v in db.round_labels_of(int(rid), user).values())
+        labeled = db.round_labels_of(int(rid), user)
+        mine = labeled.get(turn.id, {})
+        done = sum(len(v) == len(CRITERION_TITLES) for v in labeled.values())
         note = db.round_notes(int(rid)).get(turn.id, {}).get(user.name, "")
         return {round_id: rid, item_pos: position,
                 round_reply: render_reply(turn, context, f"{position + 1} of {len(items)}"),
@@ -145,6 +153,7 @@ def review_tab(demo: gr.Blocks, services: Services, access: Access) -> None:
 
     def open_round(rid: str, request: gr.Request):
         user = allowed(access, request, "review")
+        check_ids(round=rid)
         if not rid:
             raise gr.Error("You have no calibration round to label.")
         if int(rid) not in {r.id for r, _ in db.rounds_for(user)}:
@@ -155,6 +164,7 @@ def review_tab(demo: gr.Blocks, services: Services, access: Access) -> None:
                   follow_up: str | None, note: str, request: gr.Request):
         values = [empathy, ownership, solution, follow_up]
         user = allowed(access, request, "review")
+        check_ids(round=rid)
         if not rid:
             raise gr.Error("Open a round first.")
         rounds = dict(db.rounds_for(user))
@@ -172,6 +182,7 @@ def review_tab(demo: gr.Blocks, services: Services, access: Access) -> None:
 
     def submit(rid: str, request: gr.Request):
         user = allowed(access, request, "review")
+        check_ids(round=rid)
         if not rid:
             raise gr.Error("Open a round first.")
         try:
@@ -198,6 +209,7 @@ def review_tab(demo: gr.Blocks, services: Services, access: Access) -> None:
              note: str, request: gr.Request):
         values = [empathy, ownership, solution, follow_up]
         user = allowed(access, request, "review")
+        check_ids(reply=turn_id)
         if not turn_id:
             raise gr.Error("Press 'Next reply to review' first.")
         try:
@@ -285,6 +297,7 @@ def calibration_tab(demo: gr.Blocks, services: Services, access: Access) -> None
 
     def show_results(rid: str, request: gr.Request):
         allowed(access, request, "lead_calibration")
+        check_ids(round=rid)
         if not rid:
             raise gr.Error("Pick a round.")
         try:
@@ -301,6 +314,7 @@ def calibration_tab(demo: gr.Blocks, services: Services, access: Access) -> None
     def pick_item(rid: str, turn_id: str, request: gr.Request):
         """The consensus form for a reply: the recorded consensus, else the reviewers' majority."""
         allowed(access, request, "lead_calibration")
+        check_ids(round=rid, reply=turn_id)
         if not rid or not turn_id:
             return [None] * 4
         recorded = db.consensus([int(turn_id)]).get(int(turn_id), {})
@@ -318,6 +332,7 @@ def calibration_tab(demo: gr.Blocks, services: Services, access: Access) -> None
                follow_up: str | None, request: gr.Request):
         values = [empathy, ownership, solution, follow_up]
         user = allowed(access, request, "lead_calibration")
+        check_ids(round=rid, reply=turn_id)
         if not rid or not turn_id:
             raise gr.Error("Show a round's results and pick a reply first.")
         if int(turn_id) not in db.round_items(int(rid)):
