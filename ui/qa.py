@@ -174,11 +174,14 @@ def review_tab(demo: gr.Blocks, services: Services, access: Access) -> None:
         if mine is not None:
             raise gr.Error("You have submitted this round; its labels are final.")
         items = db.round_items(int(rid))
+        pos = int(position or 0)
+        if not 0 <= pos < len(items):
+            raise gr.Error(f"position {pos}: round {rid} has replies 0 to {len(items) - 1}")
         try:
-            db.add_review(items[int(position)], user, labels_from(values), round_id=int(rid), comment=note)
+            db.add_review(items[pos], user, labels_from(values), round_id=int(rid), comment=note)
         except StoreError as exc:
             raise gr.Error(str(exc)) from None
-        return show_item(rid, (int(position) + 1) % len(items), user)
+        return show_item(rid, (pos + 1) % len(items), user)
 
     def submit(rid: str, request: gr.Request):
         user = allowed(access, request, "review")
