@@ -7,6 +7,7 @@ Services with the scripted backend and the hashing embedder, which need no model
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from dataclasses import dataclass, field, replace
@@ -216,8 +217,10 @@ class Services:
     def has_new_training_data(self) -> bool:
         """Whether retraining would learn anything: the training data differs from the active version's."""
         active = classifier.active_version(self.scorers_dir)
-        card = next((c for c in classifier.versions(self.scorers_dir) if c["version"] == active), None)
-        return card is None or card.get("data_hash") != data_hash(self.training_rows())
+        card = self.scorers_dir / str(active) / "card.json"
+        if active is None or not card.is_file():
+            return True
+        return json.loads(card.read_text()).get("data_hash") != data_hash(self.training_rows())
 
     def train(self, activate: bool = True) -> ScorerModel:
         """Train on the labeled files and the consensus labels. With `activate`, the new version is used at
@@ -254,17 +257,23 @@ class Services:
         scores = self.scorer.score_many([found[t][0].text for t in ids]) if ids else []
         return {t: score.verdicts for t, score in zip(ids, scores, strict=True)}
 
-    def round_report(self, round_id: int) -> calibration.RoundReport:
-        """A finished round's statistics; refused while any reviewer has not submitted (it is blind)."""
-        self.db.round(round_id)  # StoreError "no calibration round N" for an unknown id
+    def finished_round(self, round_id: int) -> list[str]:
+        """The raters of a round every reviewer has submitted; refused while it is still blind (and
+        StoreError "no calibration round N" for an unknown id)."""
+        self.db.round(round_id)
         raters = self.db.round_raters(round_id)
         waiting = [name for name, at in raters if at is None]
         if waiting:
             raise calibration.CalibrationError(
                 f"round {round_id} is blind until every reviewer has submitted: waiting for {', '.join(waiting)} "
                 f"({len(raters) - len(waiting)} of {len(raters)} submitted)")
+        return [name for name, _ in raters]
+
+    def round_report(self, round_id: int) -> calibration.RoundReport:
+        """A finished round's statistics, with the active classifiers' verdicts on its replies."""
+        raters = self.finished_round(round_id)
         items = self.db.round_items(round_id)
-        return calibration.round_report(self.db.round_ratings(round_id), [n for n, _ in raters], items,
+        return calibration.round_report(self.db.round_ratings(round_id), raters, items,
                                         self.verdicts(items), self.db.consensus(items))
 
     def tune_thresholds(self) -> tuple[ScorerModel, dict]:

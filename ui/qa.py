@@ -167,8 +167,7 @@ def review_tab(demo: gr.Blocks, services: Services, access: Access) -> None:
         check_ids(round=rid)
         if not rid:
             raise gr.Error("Open a round first.")
-        rounds = dict(db.rounds_for(user))
-        mine = next((at for r, at in rounds.items() if r.id == int(rid)), "absent")
+        mine = next((at for r, at in db.rounds_for(user) if r.id == int(rid)), "absent")
         if mine == "absent":
             raise gr.Error(f"You are not a reviewer in round {rid}.")
         if mine is not None:
@@ -341,7 +340,7 @@ def calibration_tab(demo: gr.Blocks, services: Services, access: Access) -> None
         if int(turn_id) not in db.round_items(int(rid)):
             raise gr.Error(f"Reply {turn_id} is not in round {rid}.")
         try:
-            services.round_report(int(rid))  # no consensus while the round is still blind
+            services.finished_round(int(rid))  # no consensus while the round is still blind
             db.set_consensus(int(turn_id), labels_from(values), user, round_id=int(rid))
         except (CalibrationError, StoreError) as exc:
             raise gr.Error(str(exc)) from None
