@@ -248,7 +248,7 @@ class ScorerModel:
         path = scorers_dir / version / "model.joblib"
         try:
             blob = joblib.load(path)
-        except (OSError, EOFError, ValueError, KeyError, AttributeError, ImportError, IndexError) as exc:
+        except Exception as exc:  # unpickling damaged bytes can raise almost anything (TypeError, UnpicklingError...)
             raise NoScorerError(f"scorer {path} is missing or damaged ({type(exc).__name__}): "
                                 f"run `dojo train`") from None
         card_path = scorers_dir / version / "card.json"
