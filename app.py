@@ -14,12 +14,12 @@ from pathlib import Path
 
 import gradio as gr
 
-from scoring import progress as progresses
+from dojo import progress as progresses
+from dojo.access import Access, LoginLimiter
+from dojo.practice import ReplyError, Run, TurnResult
+from dojo.services import Services, StorageUnavailable, UnknownRunError
+from dojo.store import StoreError
 from scoring import scorecard as scorecards
-from scoring.access import Access, LoginLimiter
-from scoring.practice import ReplyError, Run, TurnResult
-from scoring.services import Services, StorageUnavailable, UnknownRunError
-from scoring.store import StoreError
 from simulator.authoring import AuthoringError, Check, Draft, ScenarioStore
 from simulator.channels import CHANNELS, format_duration
 from simulator.knowledge import Article

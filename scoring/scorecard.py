@@ -7,11 +7,31 @@ resolution (resolved in this contact, without escalation).
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
-from scoring.practice import Run
+from scoring.channel_rules import RuleVerdict
+from scoring.scorer import ReplyScore
 from simulator.channels import format_duration
 from simulator.scenario import CRITERIA
+from simulator.session import Session
+
+
+class ScoredReply(Protocol):
+    """One trainee reply with its feedback (the application's `TurnResult` is one)."""
+
+    score: ReplyScore
+    rules: list[RuleVerdict]
+    response_s: float
+
+
+class ScoredSession(Protocol):
+    """A session with the feedback on each reply (the application's practice `Run` is one)."""
+
+    session: Session
+    results: Sequence[ScoredReply]
+    weights: Mapping[str, float]
 
 
 @dataclass(frozen=True)
@@ -59,7 +79,7 @@ class Scorecard:
         ]
 
 
-def build(run: Run) -> Scorecard:
+def build(run: ScoredSession) -> Scorecard:
     session, results = run.session, run.results
     scenario = session.scenario
     criteria = {}

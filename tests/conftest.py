@@ -15,7 +15,7 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
-from scoring.services import Services
+from dojo.services import Services
 from simulator.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -42,7 +42,7 @@ def pg_server():
 @pytest.fixture(scope="session")
 def new_database(request, tmp_path_factory):
     """Makes an empty database of the suite's kind (DOJO_TEST_DATABASE) and returns its URL."""
-    from scoring.store import sqlite_url
+    from dojo.store import sqlite_url
     from tests.pg import create_database
 
     def make() -> str:

@@ -9,8 +9,8 @@ import pytest
 from gradio_client import Client
 from gradio_client.exceptions import AppError
 
-from scoring.access import Access, is_loopback
-from scoring.store import Store, sqlite_url
+from dojo.access import Access, is_loopback
+from dojo.store import Store, sqlite_url
 from simulator.settings import SettingError
 from tests.conftest import served, with_database
 

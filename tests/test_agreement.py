@@ -16,8 +16,8 @@ from sklearn.metrics import cohen_kappa_score
 from statsmodels.stats.inter_rater import aggregate_raters
 from statsmodels.stats.inter_rater import fleiss_kappa as sm_fleiss
 
+from dojo.cli.main import main as cli_main
 from scoring import agreement as ag
-from scoring.cli import main as cli_main
 from simulator.scenario import CRITERIA
 
 TOL = 1e-9

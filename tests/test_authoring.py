@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from gradio_client import Client
 
-from scoring.services import Services
+from dojo.services import Services
 from simulator.authoring import AuthoringError, Draft, SaveConflict, ScenarioStore
 from simulator.settings import Settings
 from tests.conftest import served

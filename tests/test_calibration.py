@@ -10,11 +10,11 @@ import sys
 
 import pytest
 
+from dojo.calibration import CalibrationError
+from dojo.services import Services
+from dojo.store import NA, StoreError
+from dojo.transcripts import TranscriptError, read_transcripts
 from scoring import classifier
-from scoring.calibration import CalibrationError
-from scoring.services import Services
-from scoring.store import NA, StoreError
-from scoring.transcripts import TranscriptError, read_transcripts
 from simulator.settings import Settings
 from tests.conftest import ROOT
 
@@ -97,7 +97,7 @@ def test_import_transcripts_cli_imports_once_and_refuses_a_bad_file_whole(tmp_pa
     good.write_text(CSV, encoding="utf-8")
 
     def dojo(*args):
-        return subprocess.run([sys.executable, "-m", "scoring.cli", *args], capture_output=True, text=True,
+        return subprocess.run([sys.executable, "-m", "dojo", *args], capture_output=True, text=True,
                               cwd=ROOT, env=env, timeout=120)
 
     done = dojo("import", "transcripts", str(good))
@@ -210,7 +210,7 @@ def test_consensus_with_not_applicable_or_a_known_text_is_not_training_data(qa):
 def test_upgrading_a_0001_database_keeps_its_sessions_as_practice(new_database):
     from sqlalchemy import text
 
-    from scoring.store import Store
+    from dojo.store import Store
 
     db = Store(new_database())
     db.upgrade("0001")

@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from scoring.cli import main
+from dojo.cli.main import main
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def dojo(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "scoring.cli", *args], capture_output=True, text=True, cwd=ROOT)
+    return subprocess.run([sys.executable, "-m", "dojo", *args], capture_output=True, text=True, cwd=ROOT)
 
 
 @pytest.mark.parametrize("command", [[], ["serve"], ["models"], ["models", "pull"], ["models", "status"],

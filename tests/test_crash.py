@@ -12,7 +12,7 @@ from pathlib import Path
 
 from gradio_client import Client
 
-from scoring.store import Store
+from dojo.store import Store
 from tests.conftest import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -20,7 +20,7 @@ REPLIES = ["Let me check that for you.", "Could you tell me the order number, pl
 
 
 def serve(env: dict, port: int) -> subprocess.Popen:
-    proc = subprocess.Popen([sys.executable, "-m", "scoring.cli", "serve", "--port", str(port)], cwd=ROOT, env=env,
+    proc = subprocess.Popen([sys.executable, "-m", "dojo", "serve", "--port", str(port)], cwd=ROOT, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from scoring.services import Services, StorageUnavailable
-from scoring.store import Store, sqlite_url
+from dojo.services import Services, StorageUnavailable
+from dojo.store import Store, sqlite_url
 from simulator.settings import Settings
 from tests.conftest import ROOT, TEST_DATABASE, free_port, with_database
 
@@ -25,7 +25,7 @@ def stored_texts(db: Store, session_id: str) -> list[str]:
     with db.session() as s:
         from sqlalchemy import select
 
-        from scoring.store import Turn
+        from dojo.store import Turn
 
         return [t.text for t in s.scalars(select(Turn).where(Turn.session_id == session_id).order_by(Turn.index))]
 
@@ -96,7 +96,7 @@ def test_sqlite_disk_full_on_a_small_tmpfs(fast_services, tmp_path):
 
 
 def serve_fails(env: dict) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "scoring.cli", "serve", "--port", str(free_port())], cwd=ROOT,
+    return subprocess.run([sys.executable, "-m", "dojo", "serve", "--port", str(free_port())], cwd=ROOT,
                           env=env, capture_output=True, text=True, timeout=300)
 
 

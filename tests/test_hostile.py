@@ -13,9 +13,9 @@ from gradio_client.exceptions import AppError
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from scoring.cli import ScoreItem, parse_score_line
-from scoring.cli import main as cli_main
-from scoring.practice import MAX_REPLY_CHARS
+from dojo.cli.main import main as cli_main
+from dojo.cli.score import ScoreItem, parse_score_line
+from dojo.practice import MAX_REPLY_CHARS
 from simulator.scenario import Scenario, ScenarioError, parse_scenario
 from tests.conftest import ROOT, served
 

@@ -8,7 +8,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from scoring.services import Services
+from dojo.services import Services
 from simulator.backends import BackendError, Generation, OpenAIBackend
 from simulator.settings import Settings
 from tests.conftest import free_port

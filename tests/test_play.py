@@ -21,7 +21,7 @@ def env(fast_services) -> dict[str, str]:
 
 
 def dojo(env, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "scoring.cli", *args], capture_output=True, text=True, cwd=ROOT,
+    return subprocess.run([sys.executable, "-m", "dojo", *args], capture_output=True, text=True, cwd=ROOT,
                           env=env, timeout=120)
 
 

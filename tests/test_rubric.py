@@ -145,7 +145,7 @@ def test_bad_labeled_lines_are_each_one_line_and_nothing_is_skipped_silently(tmp
 
 def _dojo(*args: str, home: Path) -> subprocess.CompletedProcess:
     env = {**os.environ, "DOJO_HOME": str(home), "DOJO_EMBEDDER": "hashing"}
-    return subprocess.run([sys.executable, "-m", "scoring.cli", *args], capture_output=True, text=True, cwd=ROOT,
+    return subprocess.run([sys.executable, "-m", "dojo", *args], capture_output=True, text=True, cwd=ROOT,
                           env=env, timeout=300)
 
 
@@ -163,7 +163,7 @@ def test_dojo_validate_checks_a_rubrics_folder(tmp_path):
 def test_dojo_train_refuses_bad_data_and_trains_nothing(tmp_path):
     folder = _bad_folder(tmp_path, [line for line, _ in BAD_LINES])
     home = tmp_path / "home"
-    done = subprocess.run([sys.executable, "-m", "scoring.cli", "train"], capture_output=True, text=True, cwd=ROOT,
+    done = subprocess.run([sys.executable, "-m", "dojo", "train"], capture_output=True, text=True, cwd=ROOT,
                           timeout=300, env={**os.environ, "DOJO_HOME": str(home), "DOJO_EMBEDDER": "hashing",
                                             "DOJO_RUBRICS_DIR": str(folder)})
     assert done.returncode == 1

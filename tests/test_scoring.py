@@ -75,8 +75,8 @@ def test_practice_run_ends_with_scorecard_and_kpis(fast_services):
 
 
 def test_a_scorer_from_an_older_training_recipe_counts_as_missing(tmp_path):
+    from dojo.services import Services
     from scoring.classifier import RECIPE
-    from scoring.services import Services
     from simulator.settings import Settings
 
     services = Services(Settings(home=tmp_path, customer_backend="scripted"), embedder_kind="hashing")
@@ -190,7 +190,7 @@ def test_the_scorecard_weighs_criteria_by_the_rubric_unless_the_scenario_says_ot
 
 
 def replace_scorer_rubric(services, rubric):
-    from scoring.practice import Practice
+    from dojo.practice import Practice
     from scoring.scorer import Scorer
 
     scorer = services.scorer

@@ -14,7 +14,7 @@ import pytest
 from gradio_client import Client
 from gradio_client.exceptions import AppError
 
-from scoring.access import PERMISSIONS, LoginLimiter
+from dojo.access import PERMISSIONS, LoginLimiter
 from tests.conftest import ROOT, free_port, served, with_database
 
 PASSWORD = "correct horse battery"
@@ -137,14 +137,14 @@ def test_passwords_and_session_tokens_never_reach_the_logs(tmp_path):
     env = {**os.environ, "DOJO_HOME": str(home), "DOJO_EMBEDDER": "hashing", "DOJO_CUSTOMER_BACKEND": "scripted",
            "DOJO_LOG_LEVEL": "DEBUG", "PYTHONUNBUFFERED": "1"}
     secret = "s3cret-horse-battery-staple"
-    subprocess.run([sys.executable, "-m", "scoring.cli", "users", "add", "ana", "--role", "trainee",
+    subprocess.run([sys.executable, "-m", "dojo", "users", "add", "ana", "--role", "trainee",
                     "--password-stdin"], input=secret + "\n", text=True, env=env, cwd=ROOT, check=True, timeout=120)
-    subprocess.run([sys.executable, "-m", "scoring.cli", "train"], env=env, cwd=ROOT, check=True, timeout=300,
+    subprocess.run([sys.executable, "-m", "dojo", "train"], env=env, cwd=ROOT, check=True, timeout=300,
                    capture_output=True)
     port = free_port()
     log_path = tmp_path / "server.log"
     with log_path.open("w") as log_file:
-        server = subprocess.Popen([sys.executable, "-m", "scoring.cli", "serve", "--port", str(port)], env=env,
+        server = subprocess.Popen([sys.executable, "-m", "dojo", "serve", "--port", str(port)], env=env,
                                   cwd=ROOT, stdout=log_file, stderr=subprocess.STDOUT)
     try:
         url = f"http://127.0.0.1:{port}/"

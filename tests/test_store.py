@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from scoring import progress
-from scoring.services import Services
-from scoring.store import Store, StoreError, hash_password, sqlite_url, verify_password
+from dojo import progress
+from dojo.services import Services
+from dojo.store import Store, StoreError, hash_password, sqlite_url, verify_password
 from tests.conftest import with_database
 from tests.pg import create_database
 
@@ -109,7 +109,7 @@ def test_sessions_without_an_agent_are_not_stored(services):
 
 
 def test_a_run_answers_only_its_owner(services):
-    from scoring.services import UnknownRunError
+    from dojo.services import UnknownRunError
 
     run = services.start_run("late-parcel-chat", seed=3, agent="ana")
     assert services.run(run.session.id, user="ana") is run
@@ -142,7 +142,7 @@ def test_difficulty_weighs_the_evidence():
 
 
 def _dojo(env, *args, stdin=None):
-    return subprocess.run([sys.executable, "-m", "scoring.cli", *args], capture_output=True, text=True, cwd=ROOT,
+    return subprocess.run([sys.executable, "-m", "dojo", *args], capture_output=True, text=True, cwd=ROOT,
                           env=env, input=stdin, timeout=300)
 
 
@@ -178,7 +178,7 @@ def test_a_killed_process_loses_no_completed_turn(fast_services, db_url, tmp_pat
     script = textwrap.dedent(f"""
         import os, signal
         from pathlib import Path
-        from scoring.services import Services
+        from dojo.services import Services
         from simulator.settings import Settings
         s = Services(Settings(home=Path({str(fast_services.settings.home)!r}), customer_backend="scripted",
                               database_url={db_url!r}), embedder_kind="hashing")

@@ -82,7 +82,7 @@ def test_oversized_file(tmp_path):
 
 
 def test_dojo_validate_prints_every_problem_one_per_line_and_exits_1():
-    done = subprocess.run([sys.executable, "-m", "scoring.cli", "validate", str(INVALID), str(INVALID / "duplicates")],
+    done = subprocess.run([sys.executable, "-m", "dojo", "validate", str(INVALID), str(INVALID / "duplicates")],
                           capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert done.returncode == 1
     lines = done.stdout.splitlines()

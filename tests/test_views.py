@@ -8,7 +8,7 @@ from datetime import datetime
 import pytest
 
 import app
-from scoring.progress import Estimate, Progress
+from dojo.progress import Estimate, Progress
 from ui import views
 
 SORRY = "I'm so sorry about this, that's on us. I've sorted it now and I'll confirm by tomorrow."

@@ -6,7 +6,7 @@ import html
 
 import gradio as gr
 
-from scoring.access import Access, AccessDenied
+from dojo.access import Access, AccessDenied
 
 CRITERION_TITLES = {"empathy": "Empathy", "ownership": "Ownership", "solution": "Solution", "follow_up": "Follow-up"}
 

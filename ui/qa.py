@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import gradio as gr
 
+from dojo.access import Access
+from dojo.calibration import CalibrationError, RoundReport
+from dojo.services import Services
+from dojo.store import LABELS, NA, StoreError
 from scoring import classifier
-from scoring.access import Access
-from scoring.calibration import CalibrationError, RoundReport
 from scoring.classifier import NoScorerError
-from scoring.services import Services
-from scoring.store import LABELS, NA, StoreError
 from ui.common import CRITERION_TITLES, allowed, esc
 
 # Lists filled per user when the page loads (rounds, replies, reviewers, versions) are dropdowns that take

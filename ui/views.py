@@ -17,8 +17,8 @@ from __future__ import annotations
 import html
 from datetime import datetime
 
-from scoring.practice import Run
-from scoring.progress import Progress
+from dojo.practice import Run
+from dojo.progress import Progress
 from simulator.channels import Channel, format_duration
 from simulator.session import Message, Session
 

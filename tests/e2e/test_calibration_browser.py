@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
+from dojo.services import Services
 from scoring import classifier
-from scoring.services import Services
 from simulator.settings import Settings
 from tests.conftest import served
 

@@ -18,10 +18,10 @@ from dataclasses import dataclass, field
 import numpy as np
 from sklearn.metrics import cohen_kappa_score, f1_score
 
+from dojo.store import NA, Consensus, PracticeSession, Turn
 from scoring import agreement as ag
 from scoring.rubric import LabeledReply
 from scoring.scorer import Scorer
-from scoring.store import NA, Consensus, PracticeSession, Turn
 from simulator.scenario import CRITERIA
 
 

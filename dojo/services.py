@@ -17,13 +17,14 @@ from pathlib import Path
 import numpy as np
 from sqlalchemy.exc import DBAPIError
 
-from scoring import calibration, classifier
+from dojo import calibration
+from dojo.practice import Practice, Run, TurnResult
+from dojo.store import Store, User, sqlite_url
+from scoring import classifier
 from scoring.classifier import ScorerModel
 from scoring.embeddings import HashingEmbedder, MiniLMEmbedder, SentenceEmbedder
-from scoring.practice import Practice, Run, TurnResult
 from scoring.rubric import LabeledReply, Rubric, data_hash, load_labeled
 from scoring.scorer import Scorer
-from scoring.store import Store, User, sqlite_url
 from simulator.authoring import ScenarioStore
 from simulator.backends import Backend, OpenAIBackend, ScriptedBackend, TransformersBackend
 from simulator.customer import Customer, CustomerConfig

@@ -15,7 +15,7 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 
-from scoring.store import Store, User
+from dojo.store import Store, User
 from simulator.settings import SettingError
 
 LOCAL_USER = "local"

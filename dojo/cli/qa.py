@@ -8,14 +8,13 @@ import json
 import sys
 from pathlib import Path
 
+from dojo.cli.common import EXIT_USAGE
+from dojo.transcripts import TranscriptError, read_transcripts
 from scoring import agreement as ag
 from scoring.inputs import InputError, json_objects, lines, read_text
-from scoring.transcripts import TranscriptError, read_transcripts
 from simulator.channels import Channel
 from simulator.scenario import CRITERIA
 from simulator.settings import Settings
-
-EXIT_USAGE = 2
 
 
 def add_commands(sub) -> None:
@@ -111,8 +110,8 @@ def read_rater(path: Path) -> dict[str, dict[str, int | None]]:
 
 def model_rater(texts_path: Path, settings: Settings) -> tuple[str, dict[str, dict[str, int]]]:
     """The active classifiers' verdicts on the replies in TEXTS.jsonl, as one more rater."""
-    from scoring.cli import parse_score_line
-    from scoring.services import Services
+    from dojo.cli.score import parse_score_line
+    from dojo.services import Services
 
     rows = lines(read_text(texts_path))
     items, problems = [], []
@@ -197,7 +196,7 @@ def _agreement(args, settings: Settings) -> int:
 
 
 def _import_transcripts(args, settings: Settings) -> int:
-    from scoring.store import Store, sqlite_url
+    from dojo.store import Store, sqlite_url
 
     try:
         conversations = read_transcripts(args.file, args.channel)
@@ -227,8 +226,8 @@ def render_comparison(comparison) -> str:
 
 
 def _scorers_list(args, settings: Settings) -> int:
+    from dojo.services import Services
     from scoring import classifier
-    from scoring.services import Services
 
     cards = classifier.versions(Services.from_settings(settings).scorers_dir)
     if args.json:
@@ -245,8 +244,8 @@ def _scorers_list(args, settings: Settings) -> int:
 
 
 def _scorers_activate(args, settings: Settings) -> int:
+    from dojo.services import Services
     from scoring.classifier import NoScorerError
-    from scoring.services import Services
 
     try:
         Services.from_settings(settings).activate(args.version)
@@ -258,8 +257,8 @@ def _scorers_activate(args, settings: Settings) -> int:
 
 
 def _scorers_compare(args, settings: Settings) -> int:
+    from dojo.services import Services
     from scoring.classifier import NoScorerError
-    from scoring.services import Services
 
     try:
         print(render_comparison(Services.from_settings(settings).compare(args.version)))
@@ -270,8 +269,8 @@ def _scorers_compare(args, settings: Settings) -> int:
 
 
 def _scorers_tune(args, settings: Settings) -> int:
-    from scoring.calibration import CalibrationError
-    from scoring.services import Services
+    from dojo.calibration import CalibrationError
+    from dojo.services import Services
 
     try:
         tuned, gains = Services.from_settings(settings).tune_thresholds()

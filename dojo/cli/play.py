@@ -1,0 +1,136 @@
+"""`dojo play`: a whole session from a file of trainee replies."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from dojo.cli.common import EXIT_USAGE, UsageError
+from scoring import inputs
+from simulator.settings import Settings
+
+
+def add_commands(sub) -> None:
+    p = sub.add_parser("play", help="play a whole session from a file of trainee replies",
+                       description="Play a scenario with trainee replies from FILE: plain text (one reply per "
+                                   "line) or JSON lines ({\"text\": ..., \"delay_seconds\": ...}). Prints the "
+                                   "transcript with each reply's scores and each customer turn's mood, beat, "
+                                   "guard outcome and latency; --json prints one JSON document.")
+    p.add_argument("scenario_id", metavar="SCENARIO_ID")
+    p.add_argument("--replies", type=Path, required=True, metavar="FILE", help="the trainee's replies")
+    p.add_argument("--json", action="store_true", help="print one JSON document")
+    p.add_argument("--seed", type=int, help="sampling seed (default: DOJO_SEED, else 0)")
+    p.add_argument("--backend", choices=["scripted", "transformers", "openai"],
+                   help="who phrases the customer (default: DOJO_CUSTOMER_BACKEND)")
+    p.add_argument("--agent", default="", metavar="NAME",
+                   help="record the session and its turns under this user (a new name becomes a trainee), so that "
+                        "`dojo progress NAME` reflects it")
+    p.set_defaults(handler=_play)
+
+
+def read_replies(path: Path) -> list[tuple[str, float | None]]:
+    """(text, delay in seconds or None) per reply: plain lines, or JSON lines with text/delay_seconds."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read the replies file ({exc.strerror})") from None
+    except UnicodeDecodeError:
+        raise UsageError(f"{path}: not UTF-8 text") from None
+    lines = [(i, line.strip()) for i, line in enumerate(inputs.lines(text), 1) if line.strip()]
+    if not lines:
+        raise UsageError(f"{path}: no replies in the file (one reply per line, or JSON lines)")
+    if not all(line.startswith("{") for _, line in lines):
+        return [(line, None) for _, line in lines]
+    out = []
+    for number, line in lines:
+        try:
+            item = json.loads(line)
+        except ValueError as exc:
+            raise UsageError(f"{path}:{number}: not valid JSON ({exc.msg})") from None
+        reply, delay = item.get("text") if isinstance(item, dict) else None, (item or {}).get("delay_seconds")
+        if not isinstance(reply, str) or not reply.strip():
+            raise UsageError(f"{path}:{number}: text: needs a non-empty string")
+        if delay is not None and (isinstance(delay, bool) or not isinstance(delay, int | float) or delay < 0):
+            raise UsageError(f"{path}:{number}: delay_seconds: {delay!r} is not a number of seconds >= 0")
+        out.append((reply, None if delay is None else float(delay)))
+    return out
+
+
+def _play(args, settings: Settings) -> int:
+    from dataclasses import replace
+
+    from dojo.practice import ReplyError
+    from dojo.services import Services
+
+    if args.backend:
+        settings = replace(settings, customer_backend=args.backend)
+    services = Services.from_settings(settings)
+    try:
+        scenario = services.library.get(args.scenario_id)
+        replies = read_replies(args.replies)
+    except KeyError as exc:
+        print(f"dojo: {exc.args[0]}", file=sys.stderr)
+        return EXIT_USAGE
+    except UsageError as exc:
+        print(f"dojo: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if not services.has_scorer():
+        services.train()
+    seed = args.seed if args.seed is not None else (settings.seed or 0)
+    run = services.start_scenario(scenario, seed=seed, agent=args.agent or None)
+    for text, delay in replies:
+        if run.session.ended:
+            break
+        try:
+            services.reply(run, text, delay_s=delay)
+        except ReplyError as exc:
+            print(f"dojo: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+    doc = play_document(run, args.agent, len(replies))
+    if args.json:
+        print(json.dumps(doc, indent=2, ensure_ascii=False))
+    else:
+        print_transcript(doc)
+    return 0
+
+
+def play_document(run, agent: str, supplied: int) -> dict:
+    session = run.session
+    turns = []
+    results = iter(run.results)
+    for i, m in enumerate(session.messages):
+        turn = {"role": m.role, "text": m.text, "at_s": round(m.at, 3)}
+        if m.role == "customer":
+            following = session.messages[i + 1] if i + 1 < len(session.messages) else None
+            turn.update(beat=m.beat, guard=m.guard, mood=m.mood, latency_ms=round(m.latency_ms or 0.0, 1),
+                        answered_at_s=round(following.at, 3) if following else None)
+        else:
+            result = next(results)
+            turn.update(response_s=round(result.response_s, 3),
+                        scores={c: round(p, 4) for c, p in result.score.probabilities.items()},
+                        verdicts=result.score.verdicts,
+                        rules=[{"rule": r.rule, "passed": r.passed, "message": r.message} for r in result.rules])
+        turns.append(turn)
+    state = session.state
+    return {"scenario": session.scenario.id, "scenario_version": session.scenario.version, "agent": agent,
+            "seed": session.seed, "channel": session.scenario.channel.value, "outcome": session.outcome,
+            "ended": session.ended, "final_mood": state.mood, "frustration": round(state.frustration, 3),
+            "replies_supplied": supplied, "replies_used": session.agent_turns, "turns": turns}
+
+
+def print_transcript(doc: dict) -> None:
+    print(f"{doc['scenario']} (v{doc['scenario_version']}, {doc['channel']}, seed {doc['seed']})"
+          + (f" · agent {doc['agent']}" if doc["agent"] else ""))
+    for t in doc["turns"]:
+        if t["role"] == "customer":
+            print(f"\nCUSTOMER [{t['beat']} · {t['mood']} · {t['guard']} · {t['latency_ms']:.0f} ms]")
+        else:
+            scores = " ".join(f"{c}={p:.2f}" for c, p in t["scores"].items())
+            print(f"\nAGENT [after {t['response_s']:.0f} s · {scores}]")
+            for r in t["rules"]:
+                if not r["passed"]:
+                    print(f"  ! {r['message']}")
+        print("  " + t["text"].replace("\n", "\n  "))
+    ended = doc["outcome"] or f"not ended ({doc['replies_used']} of {doc['replies_supplied']} replies used)"
+    print(f"\noutcome: {ended} · final mood: {doc['final_mood']} (frustration {doc['frustration']:.2f})")
