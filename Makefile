@@ -33,7 +33,9 @@ test: setup
 	DOJO_TEST_DATABASE=postgresql $(BIN)/python -m pytest
 
 bench: setup
+	$(BIN)/python bench/scorer.py
 	$(BIN)/python bench/customer.py
+	$(BIN)/python bench/load.py
 
 clean-venv:
 	rm -rf $(VENV)

@@ -1,6 +1,7 @@
 """Benchmark of the simulated customer: latency, model acceptance, guards, diversity, outcomes per trainee style.
 
     python bench/customer.py [--seeds 2] [--scenarios ID ...] [--backend transformers] [--no-baseline] [--json F]
+    python bench/customer.py --smoke     # seconds: scripted customer, hashing embedder, two scenarios, one seed
 
 Plays every scenario with three scripted trainee styles (solving, neutral, dismissive) and several seeds
 through the real practice loop (the real scorer decides the beats), once with the chosen backend and
@@ -22,8 +23,8 @@ from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from scoring.practice import Practice, Run
-from scoring.services import Services
+from dojo.practice import Practice, Run
+from dojo.services import Services
 from simulator.customer import AGENT_PHRASES
 from simulator.scenario import Scenario
 from simulator.settings import Settings
@@ -149,17 +150,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--backend", default=None, help="customer backend (default: DOJO_CUSTOMER_BACKEND)")
     parser.add_argument("--no-baseline", action="store_true", help="skip the scripted-backend baseline run")
     parser.add_argument("--json", type=Path, help="also write the results as JSON to this file")
+    parser.add_argument("--smoke", action="store_true",
+                        help="check that the benchmark runs, in seconds: scripted customer, hashing embedder, "
+                             "two scenarios, one seed, no baseline (CI runs this)")
     args = parser.parse_args(argv)
+    embedder = ""
+    if args.smoke:
+        args.backend, args.seeds, args.no_baseline, embedder = "scripted", 1, True, "hashing"
 
-    settings = Settings.from_env(customer_backend=args.backend)
+    settings = Settings.from_env(customer_backend=args.backend, embedder=embedder or None)
     services = Services.from_settings(settings)
     if not services.has_scorer():
         services.train()
     library = services.library
     scenarios = [library.get(i) for i in args.scenarios] if args.scenarios else list(library)
+    if args.smoke and not args.scenarios:
+        scenarios = scenarios[:2]
     runs = {settings.customer_backend: services}
     if not args.no_baseline and settings.customer_backend != "scripted":
-        runs["scripted (baseline)"] = Services.from_settings(Settings.from_env(customer_backend="scripted"))
+        runs["scripted (baseline)"] = Services.from_settings(Settings.from_env(customer_backend="scripted",
+                                                                               embedder=embedder or None))
     results = {name: rows(play(svc, scenarios, args.seeds), len(scenarios)) for name, svc in runs.items()}
 
     names = list(results)

@@ -1,6 +1,7 @@
 """Load benchmark: N trainees at once, each playing a whole session against a running app.
 
-    python bench/load.py [--levels 1,4,8,16] [--replies 4] [--scripted]
+    python bench/load.py [--levels 1,4,8,16] [--replies 4] [--scripted] [--home DIR]
+    python bench/load.py --smoke         # seconds: --scripted, one trainee, one reply (CI runs this)
 
 Starts `dojo serve` with the embedded models (the customer model and MiniLM, from DOJO_HOME) on a throw-away
 database with one account per trainee, then for each level N runs N client processes at once; each logs in
@@ -30,7 +31,6 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
 PASSWORD = "load-test password"
 SCENARIOS = ["late-parcel-chat", "double-charge-chat", "wrong-item-email", "address-change-dm",
@@ -87,7 +87,7 @@ def peak_rss_mb(pid: int) -> float:
 def stored(database_url: str, run_id: str) -> list[str]:
     from sqlalchemy import select
 
-    from scoring.store import Store, Turn
+    from dojo.store import Store, Turn
 
     db = Store(database_url)
     with db.session() as s:
@@ -102,19 +102,26 @@ def main() -> int:
     parser.add_argument("--replies", type=int, default=4, help="replies per session at most (default 4)")
     parser.add_argument("--scripted", action="store_true",
                         help="scripted customer and hashing embedder (measures the app, not the models)")
+    parser.add_argument("--home", type=Path,
+                        help="with --scripted: a data directory that already holds a scorer trained with the "
+                             "hashing embedder (default: a new one, trained first)")
+    parser.add_argument("--smoke", action="store_true",
+                        help="check that the benchmark runs, in seconds: --scripted, one trainee, one reply")
     args = parser.parse_args()
+    if args.smoke:
+        args.scripted, args.levels, args.replies = True, "1", 1
     levels = [int(n) for n in args.levels.split(",")]
 
-    from scoring.store import Store
+    from dojo.store import Store
     from simulator.settings import Settings
 
     work = Path(tempfile.mkdtemp(prefix="dojo-load-"))
     database_url = f"sqlite:///{work / 'load.db'}"
     env = {**os.environ, "DATABASE_URL": database_url, "HF_HUB_OFFLINE": "1", "DOJO_LOG_LEVEL": "WARNING"}
     if args.scripted:
-        home = work / "home"
+        home = args.home or work / "home"
         env.update(DOJO_HOME=str(home), DOJO_CUSTOMER_BACKEND="scripted", DOJO_EMBEDDER="hashing")
-        subprocess.run([sys.executable, "-m", "scoring.cli", "train"], env=env, cwd=ROOT, check=True,
+        subprocess.run([sys.executable, "-m", "dojo", "train", "--if-missing"], env=env, cwd=ROOT, check=True,
                        capture_output=True)
     db = Store(database_url)
     db.upgrade()
@@ -125,7 +132,7 @@ def main() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    server = subprocess.Popen([sys.executable, "-m", "scoring.cli", "serve", "--port", str(port)], env=env,
+    server = subprocess.Popen([sys.executable, "-m", "dojo", "serve", "--port", str(port)], env=env,
                               cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     url = f"http://127.0.0.1:{port}/"
     deadline = time.monotonic() + 300

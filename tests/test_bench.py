@@ -1,0 +1,62 @@
+"""Every benchmark runs as the README says (`python bench/NAME.py`), at a smoke size, so a broken benchmark
+fails CI. The full sizes are `make bench`; their figures are in the README, not asserted here."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+
+BENCH = ROOT / "bench"
+SCRIPTS = sorted(p.name for p in BENCH.glob("*.py"))
+
+
+def run_bench(name: str, home: Path, *extra: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "DOJO_HOME": str(home), "DOJO_EMBEDDER": "hashing", "DOJO_CUSTOMER_BACKEND": "scripted",
+           "HF_HUB_OFFLINE": "1"}
+    env.pop("DATABASE_URL", None)
+    return subprocess.run([sys.executable, str(Path("bench") / name), "--smoke", *extra], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=600)
+
+
+def test_the_benchmarks_are_the_ones_the_makefile_runs():
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    assert SCRIPTS == ["customer.py", "load.py", "scorer.py"]
+    for name in SCRIPTS:
+        assert f"bench/{name}" in makefile
+
+
+@pytest.mark.parametrize("name", SCRIPTS)
+def test_a_benchmark_script_cannot_hide_a_package(name):
+    """Run as `python bench/NAME.py`, bench/ comes first on sys.path: a script named like an importable module
+    would hide it (bench/scoring.py once hid the scoring package from bench/customer.py)."""
+    import importlib.util
+
+    assert importlib.util.find_spec(Path(name).stem) is None
+
+
+def test_the_customer_benchmark_runs(fast_services):
+    done = run_bench("customer.py", fast_services.settings.home)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "| solving style resolves" in done.stdout
+    assert "2 scenarios x 3 trainee styles x 1 seeds" in done.stdout
+
+
+def test_the_scoring_benchmark_runs(fast_services):
+    done = run_bench("scorer.py", fast_services.settings.home)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "| per-reply latency p50 |" in done.stdout
+    assert "| test macro-F1 empathy |" in done.stdout
+
+
+def test_the_load_benchmark_runs(fast_services):
+    done = run_bench("load.py", fast_services.settings.home, "--home", str(fast_services.settings.home))
+    assert done.returncode == 0, done.stderr[-3000:]
+    table = done.stdout.splitlines()
+    row = next(line for line in table if line.split()[:2] == ["1", "1"])
+    assert row.split()[3:5] == ["0", "0"], row  # no errors, no mismatched transcript
