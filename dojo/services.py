@@ -232,6 +232,16 @@ class Services:
         self._forget_scorer()
         return model
 
+    def held_out(self) -> list[dict]:
+        """Leave-one-source-out evaluation of the training recipe on the labeled files, beside the raters'
+        own agreement per source (`scoring/evaluation.py`)."""
+        from scoring import evaluation
+
+        rows = load_labeled(self.settings.rubrics_dir)
+        raters = evaluation.rater_agreement(self.settings.rubrics_dir / "passes", rows)
+        train = evaluation.scorer_trainer(evaluation.CachedEmbedder(self.embedder), self.rubric)
+        return [fold.as_dict() for fold in evaluation.leave_one_source_out(rows, train, raters)]
+
     def _forget_scorer(self) -> None:
         with self._lock:
             self.__dict__.pop("scorer", None)

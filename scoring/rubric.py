@@ -19,7 +19,7 @@ from simulator.scenario import CRITERIA, Problem, ScenarioError, parse_mapping, 
 
 RUBRIC_FILE = "rubric.yaml"
 SCHEMA_FILE = "rubric.schema.json"
-LABEL_FIELDS = {"id", "text", *CRITERIA, "source", "channel", "industry", "note"}
+LABEL_FIELDS = {"id", "text", *CRITERIA, "source", "channel", "industry", "note", "votes", "context", "origin"}
 MAX_TEXT = 5000
 MAX_PROBLEMS = 50
 MAX_LABELED_FILE_BYTES = 64 * 1024 * 1024
@@ -44,6 +44,7 @@ class Criterion:
     negative: tuple[str, ...] = ()
     counts: tuple[str, ...] = ()
     does_not_count: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -68,7 +69,8 @@ class Rubric:
             raw = data["criteria"][cid]
             criteria[cid] = Criterion(cid, raw["title"], raw["definition"], raw["tip"], float(raw["weight"]),
                                       tuple(raw["positive"]), tuple(raw["negative"]),
-                                      tuple(raw.get("counts", ())), tuple(raw.get("does_not_count", ())))
+                                      tuple(raw.get("counts", ())), tuple(raw.get("does_not_count", ())),
+                                      tuple(raw.get("notes", ())))
         return cls(data["id"], int(data["version"]), criteria)
 
 
@@ -98,6 +100,10 @@ class LabeledReply:
     labels: dict[str, int]
     source: str
     channel: str | None = None
+    # Share of the blind labeling passes that said "met", per criterion (the label is their majority); None
+    # for replies labeled once. Kept so a split decision stays visible instead of being dropped.
+    votes: dict[str, float] | None = None
+    context: str = ""  # the customer message the reply answers, where known
 
     @property
     def split(self) -> str:
@@ -183,7 +189,22 @@ def _parse_label_line(line: str, filename: str, number: int) -> tuple[LabeledRep
     channel = item.get("channel")
     if channel is not None and channel not in _CHANNELS:
         return bad("channel", f"{channel!r} is not one of {', '.join(_CHANNELS)}")
-    return LabeledReply(item["id"], item["text"], {c: item[c] for c in CRITERIA}, item["source"], channel), None
+    for key in ("context", "origin", "industry", "note"):
+        if key in item and not isinstance(item[key], str):
+            return bad(key, f"{item[key]!r} is not text")
+    votes = item.get("votes")
+    if votes is not None:
+        if not isinstance(votes, dict) or set(votes) != set(CRITERIA):
+            return bad("votes", f"needs the share of passes that said met for each of {', '.join(CRITERIA)}")
+        for c, v in votes.items():
+            if isinstance(v, bool) or not isinstance(v, int | float) or not 0 <= v <= 1:
+                return bad(f"votes.{c}", f"{v!r} is not a share between 0 and 1")
+            if (v > 0.5) != bool(item[c]):
+                return bad(f"votes.{c}", f"{v} of the passes said met, but the label is {item[c]}: the label is "
+                                         "the passes' majority")
+        votes = {c: float(votes[c]) for c in CRITERIA}
+    return LabeledReply(item["id"], item["text"], {c: item[c] for c in CRITERIA}, item["source"], channel,
+                        votes, item.get("context", "")), None
 
 
 def data_hash(rows: list[LabeledReply]) -> str:

@@ -51,7 +51,8 @@ def test_the_scoring_benchmark_runs(fast_services):
     done = run_bench("scorer.py", fast_services.settings.home)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "| per-reply latency p50 |" in done.stdout
-    assert "| test macro-F1 empathy |" in done.stdout
+    assert "| held out | n | approach | empathy | ownership | solution | follow_up |" in done.stdout
+    assert "| mean, real sources | | keyword cues |" in done.stdout
 
 
 def test_the_load_benchmark_runs(fast_services):

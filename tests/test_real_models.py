@@ -93,14 +93,39 @@ def test_the_active_scorer_meets_the_targets_and_matches_the_committed_card(real
 ALL = {"empathy", "ownership", "solution", "follow_up"}
 
 
+def open_issue(reason: str):
+    """A verdict a reviewer following the guideline would not give, still given: issue 15 stays open until it
+    is not (strict, so the test fails the day it starts passing and the mark must go)."""
+    return pytest.mark.xfail(strict=True, reason=f"issue 15 (open): {reason}")
+
+
 @pytest.mark.parametrize(("reply", "met", "not_met"), [
     # Scored solution 0.03 by the scorer before issue 5 (trained on composed replies).
     ("I am so sorry, I have refunded you now and you'll see it in 3 days.", {"solution"}, {"follow_up"}),
-    ("We apologize for any inconvenience. Please contact our support team.", set(), ALL),
-    ("That must be really frustrating, especially with the holidays coming up.", {"empathy"}, ALL - {"empathy"}),
+    # The reviewers' guideline: a bare formula apology is ownership, a generic "contact support" is nothing else.
+    ("We apologize for any inconvenience. Please contact our support team.", {"ownership"},
+     {"empathy", "solution", "follow_up"}),
+    ("That must be really frustrating, especially with the holidays coming up.", {"empathy"}, {"solution"}),
     ("Could you confirm whether the error appears when you open the app, or only when you pay?", {"follow_up"},
-     ALL - {"follow_up"}),
+     {"empathy", "solution"}),
     ("Well, maybe next time read the instructions before complaining.", set(), ALL),
+    # Real brands' public replies the scorer before issue 15 got wrong (quoted in the issue; none is in the data).
+    ("Sorry to hear that you're having trouble with Premiere Pro", {"empathy"}, {"ownership", "follow_up"}),
+    ("Sorry to hear that you're having trouble with Premiere Pro. What happens when you try to open it?",
+     {"empathy", "follow_up"}, {"ownership"}),
+    ("@dana_k dropped calls are no fun!", {"empathy"}, {"ownership", "solution"}),
+    pytest.param("@dana_k dropped calls are no fun! Have you tried turning Wi-Fi calling on in your settings?",
+                 {"empathy", "solution"}, {"ownership"},
+                 marks=open_issue("a troubleshooting step put as a question is not credited as a solution (0.33)")),
+    ("I've looped our experts back in and passed the info on so they can follow up; they'll reply here.",
+     {"ownership", "follow_up"}, {"empathy"}),
+    ("Hi there, mind trying the steps outlined here: https://helpx.example.com/fix-sync ^RK", {"solution"},
+     {"empathy", "ownership"}),
+    pytest.param("Thanks for reaching to HP Support. Not to worry I'd be glad to assist you.", set(), ALL,
+                 marks=open_issue("'not to worry' still reads as empathy (0.78); the raters credited "
+                                  "'Don't worry' reassurance in the data")),
+    pytest.param("I've looped our experts back in and passed the info on so they can follow up; they'll reply here.",
+                 set(), {"solution"}, marks=open_issue("passing a case on is credited as a solution (0.62)")),
 ])
 def test_plain_replies_not_in_the_data_are_judged_as_a_reviewer_would(real_services, reply, met, not_met):
     verdicts = real_services.scorer(reply).verdicts

@@ -35,14 +35,14 @@ def test_the_rubric_defines_every_criterion_with_examples_tip_and_weight():
 
 
 @pytest.mark.parametrize(("edit", "problem"), [
-    (lambda t: t.replace("version: 2", "version: two"), "r.yaml:5: version: 'two' is text; expected a whole number"),
+    (lambda t: t.replace("version: 3", "version: two"), "r.yaml:9: version: 'two' is text; expected a whole number"),
     (lambda t: t.replace("    weight: 1.0\n  ownership:", "    weight: 0\n  ownership:"),
-     "r.yaml:27: criteria.empathy.weight: 0 is less than or equal to the minimum of 0"),
+     "r.yaml:34: criteria.empathy.weight: 0 is less than or equal to the minimum of 0"),
     (lambda t: t.replace("  empathy:\n", "  empathy:\n    colour: red\n", 1),
-     "r.yaml:8: criteria.empathy.colour: unknown key 'colour'; valid keys: counts, definition, does_not_count, "
-     "negative, positive, tip, title, weight"),
+     "r.yaml:12: criteria.empathy.colour: unknown key 'colour'; valid keys: counts, definition, does_not_count, "
+     "negative, notes, positive, tip, title, weight"),
     (lambda t: t.replace("  follow_up:", "  followup:"),
-     "r.yaml:6: criteria: 'follow_up' is missing (required)"),
+     "r.yaml:10: criteria: 'follow_up' is missing (required)"),
     (lambda t: "- just a list\n",
      "r.yaml:1: (file): the top level is a list; a rubric is a mapping of id, version, criteria"),
 ])
@@ -72,15 +72,58 @@ def test_labeled_replies_are_enough_and_varied(rows):
     assert all(r.source for r in rows)
 
 
+def test_most_replies_are_not_the_authors_own_writing(rows):
+    """Real agents' turns from public corpora and replies written in many voices outnumber our own."""
+    sources = collections.Counter(r.source for r in rows)
+    own = sum(n for s, n in sources.items() if s.startswith("handwritten"))
+    assert own < len(rows) / 2, sources
+    real = sum(sources[s] for s in ("star", "taskmaster", "abcd", "harper-valley-bank"))
+    assert real >= 600
+    assert not any(s.startswith("composed") for s in sources)  # one author, composed: not training data
+
+
+def test_every_label_is_the_majority_of_three_blind_passes(rows):
+    from scoring.evaluation import read_passes
+
+    passes = read_passes(RUBRICS / "passes")
+    for r in rows:
+        assert set(passes[r.id]) == {"rater-a", "rater-b", "rater-c"}, r.id
+        for c in CRITERIA:
+            said = [p[c] for p in passes[r.id].values()]
+            assert r.labels[c] == int(sum(said) >= 2), (r.id, c)
+            assert r.votes[c] == pytest.approx(sum(said) / 3, abs=0.01), (r.id, c)
+    split = sum(0 < r.votes[c] < 1 for r in rows for c in CRITERIA)
+    assert split > 0  # split decisions stay in the data with their vote share
+
+
+def test_the_raters_agree_well_enough_to_learn_from(rows):
+    from scoring.evaluation import rater_agreement
+
+    raters = rater_agreement(RUBRICS / "passes", rows)
+    for group in ("star", "handwritten", "voices-social-tech"):
+        for c in CRITERIA:
+            assert raters[group][c] >= 0.7, (group, c, raters[group][c])
+
+
+def test_no_reply_comes_from_a_data_set_reserved_for_independent_evaluation():
+    text = "\n".join(p.read_text(encoding="utf-8") for p in RUBRICS.glob("*.jsonl")).lower()
+    for reserved in ("twitter-customer-care", "epitome", "stc-3", "multiwoz", "convlab"):
+        assert reserved not in text
+    # The replies quoted in the issue are the canaries of tests/test_real_models.py, not training data.
+    for canary in ("having trouble with premiere pro", "dropped calls are no fun", "looped our experts back in",
+                   "steps outlined here", "thanks for reaching to hp support"):
+        assert canary not in text
+
+
 @pytest.mark.parametrize(("text", "labels"), [
-    ("We apologise for any inconvenience caused.", "0000"),  # empty formula apology
+    ("We apologise for any inconvenience caused. Please contact our support team via the app.", "0100"),  # formula
     ("Please contact our support team via the website.", "0000"),  # a 'contact support' non-answer
     ("Sure, I'll get right on that 😉", "0000"),  # sarcasm
     ("If you had read the size guide, this wouldn't have happened.", "0000"),  # blames the customer
-    ("Can you tell me more?", "0000"),  # a question with no substance
+    ("Can you tell me more?", "0001"),  # only asks: a clarifying question keeps the loop open, nothing else
 ])
 def test_hard_negatives_are_in_the_data(rows, text, labels):
-    [row] = [r for r in rows if text in r.text]
+    [row] = [r for r in rows if r.text.endswith(text)]
     assert "".join(str(row.labels[c]) for c in CRITERIA) == labels
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from scoring import channel_rules
 from scoring import scorecard as scorecards
 from simulator.scenario import load_scenario
@@ -122,7 +124,7 @@ def test_each_criterion_is_a_scikit_learn_pipeline_sharing_one_feature_step(fast
     assert len(steps) == 1
     for m in models.values():
         assert isinstance(m.pipeline, Pipeline) and isinstance(m.pipeline[-1], CalibratedClassifierCV)
-        assert [name for name, _ in m.pipeline[0].transformer_list] == ["minilm", "words", "chars"]
+        assert [name for name, _ in m.pipeline[0].transformer_list] == ["minilm", "words", "cues"]
 
 
 def test_the_fused_heads_equal_the_pipelines(fast_services):
@@ -195,3 +197,65 @@ def replace_scorer_rubric(services, rubric):
 
     scorer = services.scorer
     return Practice(services.customer, Scorer(scorer.model, scorer.embedder, rubric))
+
+
+@pytest.mark.parametrize(("text", "cue"), [
+    # The guideline's own examples, each named by the cue for its move.
+    ("Sorry to hear your order arrived damaged", "empathy:sorry_to_hear"),
+    ("We understand how frustrating this must be", "empathy:understand_feel"),
+    ("Oh no!", "empathy:oh_no"),
+    ("That's not the experience we want for you", "empathy:not_experience"),
+    ("We apologize for the delay", "ownership:apology"),
+    ("That's on us", "ownership:our_fault"),
+    ("I'll look into this", "ownership:i_will"),
+    ("Let me check that for you", "ownership:let_me"),
+    ("I've passed this to our engineers", "ownership:i_have_done"),
+    ("Try restarting the app, then sign in again", "solution:steps"),
+    ("Here's the article: https://help.example.com/reset", "solution:link"),
+    ("let us know if that doesn't help", "follow_up:let_us_know"),
+    ("reach back out if you need anything else", "follow_up:reach_out"),
+    ("Please send us a DM with your order number", "follow_up:dm"),
+    ("we'll keep you posted", "follow_up:update_promise"),
+])
+def test_each_move_the_guideline_names_has_a_cue(text, cue):
+    from scoring.cues import NAMES, cue_matrix
+
+    assert cue_matrix([text])[0, NAMES.index(cue)] == 1.0
+
+
+def test_a_cue_is_a_feature_not_a_verdict():
+    from scoring.cues import cue_matrix
+
+    assert not cue_matrix(["Your order is in transit."]).any()
+    assert cue_matrix(["We apologize for any inconvenience."]).sum() >= 1  # fires; the classifier weighs it
+
+
+def test_thresholds_count_every_validation_source_once():
+    """A big source must not set the threshold alone: with one source of 90 replies that wants 0.8 and two
+    of 10 that want 0.3, pooling would pick 0.8; counting each source once picks a threshold near 0.3."""
+    import numpy as np
+
+    from scoring.classifier import best_threshold
+
+    rng = np.random.default_rng(0)
+    y_big = rng.integers(0, 2, 90)
+    p_big = np.where(y_big == 1, 0.85, 0.75)
+    y_small = np.tile([0, 1], 10)
+    p_small = np.where(y_small == 1, 0.35, 0.2)
+    y, p = np.r_[y_big, y_small], np.r_[p_big, p_small]
+    groups = ["big"] * 90 + ["a"] * 10 + ["b"] * 10
+    assert best_threshold(y, p) > 0.7
+    assert best_threshold(y, p, groups) < 0.75
+
+
+def test_sources_small_on_their_own_are_held_out_together():
+    from scoring.evaluation import folds
+    from scoring.rubric import LabeledReply
+
+    labels = {"empathy": 0, "ownership": 1, "solution": 0, "follow_up": 0}
+    rows = ([LabeledReply(f"a{i}", f"a{i}", labels, "star") for i in range(70)]
+            + [LabeledReply(f"b{i}", f"b{i}", labels, "abcd") for i in range(20)]
+            + [LabeledReply(f"c{i}", f"c{i}", labels, "harper-valley-bank") for i in range(10)]
+            + [LabeledReply(f"d{i}", f"d{i}", labels, f"handwritten-v{1 + i % 2}") for i in range(80)])
+    assert folds(rows) == {"star": ("star",), "handwritten": ("handwritten-v1", "handwritten-v2"),
+                           "abcd + harper-valley-bank": ("abcd", "harper-valley-bank")}

@@ -40,6 +40,9 @@ def add_commands(sub) -> None:
     p.add_argument("--json", action="store_true", help="print the model card as JSON")
     p.add_argument("--card", type=Path, metavar="FILE.md",
                    help="also write the model card as Markdown here (the repository keeps rubrics/MODEL_CARD.md)")
+    p.add_argument("--held-out", action="store_true",
+                   help="also evaluate with each source held out in turn (trains once per source: minutes) and "
+                        "put the table in the model card")
     p.set_defaults(handler=_train)
 
 
@@ -80,6 +83,10 @@ def _train(args, settings: Settings) -> int:
             print(problem, file=sys.stderr)
         print(f"dojo: not trained: {len(exc.problems)} problem(s) in {settings.rubrics_dir}", file=sys.stderr)
         return EXIT_INVALID
+    if args.held_out:
+        print("scorer: evaluating with each source held out in turn ...", file=sys.stderr)
+        model.card["held_out"] = services.held_out()
+        model.write_card(services.scorers_dir)
     if args.card:
         try:
             args.card.write_text(card_markdown(model.card), encoding="utf-8")
