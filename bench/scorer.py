@@ -1,16 +1,21 @@
-"""Benchmark of reply scoring: per-reply latency, batch throughput, test-split quality, against a baseline.
+"""Benchmark of reply scoring: speed, and how well the verdicts agree with the raters on sources held out.
 
-    python bench/scorer.py [--repeats 235] [--batch 1024]
-    python bench/scorer.py --smoke       # seconds: hashing embedder, small sizes (CI runs this)
+    python bench/scorer.py [--repeats 235] [--batch 1024] [--folds NAME ...]
+    python bench/scorer.py --smoke       # seconds: hashing embedder, small sizes, one fold (CI runs this)
 
-The scorer as the app runs it (one MiniLM pass per reply giving the reply's and each sentence's vector,
-plus word and character n-grams, one calibrated logistic regression per criterion, the higher of whole
-reply and best sentence) against a baseline of word and character n-grams alone (TF-IDF + logistic
-regression, whole reply), both trained on the same train split of `rubrics/` and measured on the same
-fixed test split. Throughput is the median of three runs over the batch.
+Speed: the active scorer as the app runs it (one MiniLM pass per batch giving every reply's and sentence's
+vector, n-grams and guideline cues, the four calibrated heads, the higher of whole reply and best sentence):
+single-reply latency and batch throughput.
 
-Evidence: on composed replies outside the train split we know which sentence carries which criterion
-(`rubrics/compose_examples.py`), so we can check that a met verdict cites a sentence that earns it.
+Quality, leave one source out (`scoring/evaluation.py`): for each source, every approach is trained on the
+other sources (thresholds on their validation splits) and its verdicts on the held-out source are compared
+with the raters' majority (Cohen's kappa), next to the raters' own agreement on that source. Approaches:
+the scorer's recipe; the recipe before issue 15 (s3: MiniLM + n-grams, no cues, thresholds on pooled
+validation); an n-gram baseline (word and character TF-IDF + logistic regression on the whole reply); and
+keyword cues alone (met when any of the criterion's guideline cues occurs; nothing learned).
+
+Evidence: on replies composed from labeled sentence pools (`rubrics/compose_examples.py`, not training data)
+we know which sentence carries which criterion, so we check that a met verdict cites one that does.
 """
 
 from __future__ import annotations
@@ -22,10 +27,6 @@ import statistics
 import time
 
 import numpy as np
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import f1_score
-from sklearn.pipeline import make_pipeline, make_union
 
 CRITERIA = ("empathy", "ownership", "solution", "follow_up")
 
@@ -35,40 +36,96 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[max(0, round(q * len(ordered)) - 1)]
 
 
-def ngram_baseline(train, test) -> tuple[dict[str, float], float, float]:
-    """Macro-F1 per criterion, p50 single-reply latency (ms), batch replies/s."""
-    f1, models = {}, {}
-    for c in CRITERIA:
-        features = make_union(TfidfVectorizer(ngram_range=(1, 2), min_df=1, sublinear_tf=True),
-                              TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True))
-        model = make_pipeline(features, LogisticRegression(max_iter=2000, class_weight="balanced"))
-        model.fit([r.text for r in train], [r.labels[c] for r in train])
-        models[c] = model
-        f1[c] = f1_score([r.labels[c] for r in test], model.predict([r.text for r in test]), average="macro")
-    texts = [r.text for r in test]
+def ngram_trainer():
+    """Word and character TF-IDF + logistic regression on the whole reply, thresholds like the scorer's."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline, make_union
+
+    from scoring.classifier import best_threshold, source_group
+
+    def train(rows, split_of):
+        train_rows = [r for r in rows if split_of(r) == "train"]
+        valid = [r for r in rows if split_of(r) == "validation"]
+        models, thresholds = {}, {}
+        for c in CRITERIA:
+            features = make_union(TfidfVectorizer(ngram_range=(1, 2), min_df=1, sublinear_tf=True),
+                                  TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True))
+            models[c] = make_pipeline(features, LogisticRegression(max_iter=2000, class_weight="balanced"))
+            models[c].fit([r.text for r in train_rows], [r.labels[c] for r in train_rows])
+            thresholds[c] = best_threshold(np.array([r.labels[c] for r in valid]),
+                                           models[c].predict_proba([r.text for r in valid])[:, 1],
+                                           [source_group(r.source) for r in valid])
+
+        def predict(texts):
+            p = {c: models[c].predict_proba(list(texts))[:, 1] for c in CRITERIA}
+            return p, {c: (p[c] >= thresholds[c]).astype(int) for c in CRITERIA}
+        return predict
+    return train
+
+
+def keyword_trainer():
+    """Met when any of the criterion's guideline cues occurs in the reply (`scoring/cues.py`)."""
+    from scoring.cues import NAMES, cue_matrix
+
+    columns = {c: [i for i, name in enumerate(NAMES) if name.startswith(c + ":")] for c in CRITERIA}
+
+    def train(rows, split_of):
+        def predict(texts):
+            cues = cue_matrix(list(texts))
+            p = {c: cues[:, columns[c]].max(axis=1) for c in CRITERIA}
+            return p, {c: p[c].astype(int) for c in CRITERIA}
+        return predict
+    return train
+
+
+def speed(scorer, texts: list[str], repeats: int, batch_size: int) -> tuple[list[float], float]:
+    scorer.score_many(texts[:8])  # load the embedder before timing
     single = []
-    for text in texts * 2:
+    for i in range(repeats):
         started = time.perf_counter()
-        for m in models.values():
-            m.predict_proba([text])
+        scorer(texts[i % len(texts)])
         single.append((time.perf_counter() - started) * 1000)
-    batch = texts * 6
-    started = time.perf_counter()
-    for m in models.values():
-        m.predict_proba(batch)
-    return f1, statistics.median(single), len(batch) / (time.perf_counter() - started)
+    batch = (texts * (batch_size // len(texts) + 1))[:batch_size]
+    runs = []
+    for _ in range(3):
+        started = time.perf_counter()
+        scorer.score_many(batch)
+        runs.append(len(batch) / (time.perf_counter() - started))
+    return single, statistics.median(runs)
+
+
+def evidence_accuracy(scorer, replies: int) -> tuple[int, int]:
+    """(met verdicts that the composed reply's labels agree with, of which the evidence is a sentence
+    carrying that criterion)."""
+    from rubrics.compose_examples import compose_with_parts
+
+    composed = compose_with_parts(replies)
+    cited = earned = 0
+    scores = scorer.score_many([row["text"] for row, _ in composed])
+    for (row, parts), score in zip(composed, scores, strict=True):
+        for c, s in score.criteria.items():
+            if s.verdict and row[c]:
+                cited += 1
+                carriers = [p.lower() for p, labs in parts if c in labs]
+                earned += any(s.evidence.lower() in p or p in s.evidence.lower() for p in carriers)
+    return cited, earned
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeats", type=int, default=235, help="single replies timed")
     parser.add_argument("--batch", type=int, default=1024, help="replies in the throughput batch")
+    parser.add_argument("--folds", nargs="*", help="held-out folds to run (default: every source)")
+    parser.add_argument("--speed-only", action="store_true", help="only the speed table (seconds, not minutes)")
     parser.add_argument("--smoke", action="store_true",
                         help="check that the benchmark runs, in seconds: hashing embedder, 20 single replies, "
-                             "a batch of 64 (CI runs this)")
+                             "a batch of 64, the smallest fold, no previous recipe (CI runs this)")
     args = parser.parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from dojo.services import Services
+    from scoring import evaluation
+    from scoring.classifier import RECIPE
     from scoring.rubric import load_labeled
     from simulator.settings import Settings
 
@@ -79,65 +136,61 @@ def main(argv: list[str] | None = None) -> int:
         services.train()
     scorer = services.scorer
     rows = load_labeled(services.settings.rubrics_dir)
-    train = [r for r in rows if r.split == "train"]
     test = [r for r in rows if r.split == "test"]
-    texts = [r.text for r in test]
-    scorer.score_many(texts[:8])  # load the embedder before timing
+    single, throughput = speed(scorer, [r.text for r in test], args.repeats, args.batch)
+    cited, earned = evidence_accuracy(scorer, 60 if args.smoke else 600)
 
-    single = []
-    for i in range(args.repeats):
-        started = time.perf_counter()
-        scorer(texts[i % len(texts)])
-        single.append((time.perf_counter() - started) * 1000)
-    batch = (texts * (args.batch // len(texts) + 1))[: args.batch]
-    runs = []
-    for _ in range(3):
-        started = time.perf_counter()
-        scored = scorer.score_many(batch)
-        runs.append(len(batch) / (time.perf_counter() - started))
-    throughput = statistics.median(runs)
-    if len(scored) < len(test):  # a batch smaller than the test split (--smoke): score the split on its own
-        scored = scorer.score_many(texts)
-    ours = {c: f1_score([r.labels[c] for r in test], [s.criteria[c].verdict for s in scored[: len(test)]],
-                        average="macro") for c in CRITERIA}
-    handwritten = [i for i, r in enumerate(test) if r.source.startswith("handwritten")]
-    ours_hw = {c: f1_score([test[i].labels[c] for i in handwritten],
-                           [scored[i].criteria[c].verdict for i in handwritten], average="macro") for c in CRITERIA}
-    cited, earned = evidence_accuracy(scorer, rows)
-    base_f1, base_p50, base_throughput = ngram_baseline(train, test)
+    folds = evaluation.folds(rows)
+    chosen = args.folds or ([min(folds, key=lambda f: sum(r.source in folds[f] for r in rows))] if args.smoke
+                            else list(folds))
+    if args.speed_only:
+        chosen = []
+    raters = evaluation.rater_agreement(services.settings.rubrics_dir / "passes", rows)
+    embedder = evaluation.CachedEmbedder(services.embedder)
+    approaches = {f"scorer ({RECIPE})": evaluation.scorer_trainer(embedder, services.rubric)}
+    if not args.smoke:
+        approaches["before issue 15 (s3)"] = evaluation.scorer_trainer(embedder, services.rubric, recipe="s3")
+    approaches["n-gram baseline"] = ngram_trainer()
+    approaches["keyword cues"] = keyword_trainer()
+    started = time.perf_counter()
+    results = {name: evaluation.leave_one_source_out(rows, train, raters, only=chosen) if chosen else []
+               for name, train in approaches.items()}
+    held_out_s = time.perf_counter() - started
 
     dtype = getattr(scorer.embedder, "dtype", "-")
-    print(f"\nScoring benchmark: {len(train)} train / {len(test)} test replies ({scorer.version}, embedder "
-          f"{dtype}); {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}\n")
-    print("| metric | target | scorer (MiniLM + n-grams) | n-gram baseline |")
-    print("|---|---|---|---|")
-    print(f"| per-reply latency p50 | <= 15 ms | {statistics.median(single):.1f} ms | {base_p50:.1f} ms |")
-    print(f"| per-reply latency p95 | | {percentile(single, 0.95):.1f} ms | |")
-    print(f"| batch throughput ({len(batch)} replies) | >= 300 /s | {throughput:.0f} /s | {base_throughput:.0f} /s |")
-    for c in CRITERIA:
-        print(f"| test macro-F1 {c} | >= 0.85 | {ours[c]:.3f} | {base_f1[c]:.3f} |")
-    print(f"| test macro-F1 mean | | {np.mean(list(ours.values())):.3f} | {np.mean(list(base_f1.values())):.3f} |")
-    print(f"| test macro-F1, handwritten replies only ({len(handwritten)}) | | "
-          + " / ".join(f"{ours_hw[c]:.2f}" for c in CRITERIA) + " | |")
-    print(f"| met verdicts citing a sentence that earns them | | {earned}/{cited} | (no evidence) |")
+    print(f"\nScoring benchmark: {scorer.version} (embedder {scorer.embedder.name} {dtype}); {len(rows)} labeled "
+          f"replies; {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}\n")
+    print("| speed | target | scorer |")
+    print("|---|---|---|")
+    print(f"| per-reply latency p50 | <= 15 ms | {statistics.median(single):.1f} ms |")
+    print(f"| per-reply latency p95 | | {percentile(single, 0.95):.1f} ms |")
+    print(f"| batch throughput ({args.batch} replies) | >= 300 /s | {throughput:.0f} /s |")
+    print(f"| met verdicts citing a sentence that earns them (composed replies) | | {earned}/{cited} |")
+    if not chosen:
+        return 0
+    print(f"\nHeld-out sources (Cohen's kappa against the raters' majority; raters = their own Fleiss' kappa; "
+          f"{held_out_s:.0f} s):\n")
+    print("| held out | n | approach | " + " | ".join(CRITERIA) + " |")
+    print("|---|---:|---|" + "---:|" * len(CRITERIA))
+
+    def num(v) -> str:
+        return "n/a" if v is None else f"{v:.2f}"
+
+    for i, fold in enumerate(next(iter(results.values()))):
+        real = " (real)" if fold.real else ""
+        print(f"| {fold.fold}{real} | {fold.n} | raters | "
+              + " | ".join(num(fold.criteria[c].raters_kappa) for c in CRITERIA) + " |")
+        for name, folds_of in results.items():
+            f = folds_of[i]
+            print(f"| | | {name} | " + " | ".join(num(f.criteria[c].kappa) for c in CRITERIA) + " |")
+    for label, pick in (("real sources", lambda f: f.real), ("all sources", lambda f: True)):
+        for name, folds_of in results.items():
+            means = []
+            for c in CRITERIA:
+                values = [f.criteria[c].kappa for f in folds_of if pick(f) and f.criteria[c].kappa is not None]
+                means.append(num(float(np.mean(values))) if values else "n/a")
+            print(f"| mean, {label} | | {name} | " + " | ".join(means) + " |")
     return 0
-
-
-def evidence_accuracy(scorer, rows) -> tuple[int, int]:
-    """(met verdicts, of which the evidence is a sentence carrying that criterion) on composed replies
-    outside the train split, whose sentences' criteria are known."""
-    from rubrics.compose_examples import compose_with_parts
-
-    parts = {row["text"]: filled for row, filled in compose_with_parts(600)}
-    held = [r for r in rows if r.source == "composed-v1" and r.split != "train" and r.text in parts]
-    cited = earned = 0
-    for r, score in zip(held, scorer.score_many([r.text for r in held]), strict=True):
-        for c, s in score.criteria.items():
-            if s.verdict and r.labels[c]:
-                cited += 1
-                carriers = [p.lower() for p, labs in parts[r.text] if c in labs]
-                earned += any(s.evidence.lower() in p or p in s.evidence.lower() for p in carriers)
-    return cited, earned
 
 
 if __name__ == "__main__":
