@@ -15,7 +15,7 @@ A reply meets a criterion if it does so anywhere: its raw score is the higher of
 best sentence's (`reply_proba`). A maximum over sentences runs high, so that raw score is calibrated once
 more (`ReplyCalibration`: a sigmoid fitted on out-of-fold raw scores of the train split), which makes
 the reported probability mean what it says. The decision threshold is then chosen on the validation
-split (best macro-F1, averaged over its sources so each counts once); the test split is only evaluated,
+split (best macro-F1, every source weighing the same); the test split is only evaluated,
 never tuned on. A trained model is a folder
 `$DOJO_HOME/scorers/<version>/` with `model.joblib`, `card.json` and `card.md`; the file `ACTIVE` names
 the version in use. `version` is derived from the rubric version, the recipe and a hash of the training
@@ -52,7 +52,7 @@ from simulator.scenario import CRITERIA
 # Bumped whenever training or the decision rule changes, so a model's version says how it was made.
 # s3: MiniLM (one pass, sentence vectors by span pooling) + word and character n-grams.
 # s4: MiniLM + word n-grams + the guideline cues (scoring/cues.py); thresholds chosen on validation with
-#     every source counted once.
+#     every source weighing the same. Changing a cue pattern changes the recipe: bump it.
 RECIPE = "s4"
 
 

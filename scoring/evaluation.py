@@ -2,7 +2,7 @@
 
 A test split written by the same hands as the training data flatters a model (0.95 there, 0.01-0.48 kappa
 on real agents' replies). Here each fold holds a whole source out: the model is trained on the train splits
-of all the other sources, its thresholds are chosen on their validation splits (each source counted once),
+of all the other sources, its thresholds are chosen on their validation splits (each source weighing the same),
 and it is tested on every reply of the held-out source. Per criterion the fold reports Cohen's kappa of the
 verdicts against the raters' majority and the AUC of the probabilities, next to how well the raters agree
 with each other on that source (Fleiss' kappa of the blind passes in `rubrics/passes/`).
