@@ -5,12 +5,16 @@
   address, password, card, date of birth) asked for, or written out, unless the sentence moves the
   conversation to a private channel first.
 - no_reasking_bot_data: after a bot hand-off, no asking again for what the bot already collected.
+- no_secrets_requested: on every channel, never ask the customer for a secret that nobody at the company
+  needs (password, one-time code, PIN, full card number, card security code, security answers). Warning
+  the customer not to share one ("we will never ask for your PIN"), or telling them to reset it, is fine.
 
 `check_reply` needs only the channel (what `dojo score` knows); `check` adds what a scenario knows.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -25,6 +29,39 @@ from simulator.reply_acts import (
     sentences,
 )
 from simulator.scenario import Fact, Scenario
+
+# What no one at the company ever needs from a customer: asking for it is a fault on any channel.
+SECRETS = {
+    "password": r"pass ?words?|passcodes?|pass ?phrases?|log-?in details|log-?in credentials",
+    "one-time code": r"one[- ]time (?:pass)?code|\botp\b|verification code|2fa code|authenticat\w* code|sms code|"
+                     r"(?:six|6)[- ]digit code|code (?:we|you|that) (?:just )?(?:sent|texted|received|got)",
+    "PIN": r"\bpins?\b",
+    "full card number": r"(?:full|whole|long|entire|complete|16[- ]digit) (?:credit |debit )?card (?:number|no\.?)|"
+                        r"long number on (?:the|your) card|\bcard (?:number|no\.?)",
+    "card security code": r"\b(?:cvv2?|cvc2?|cv2)\b|security code on the back|(?:3|three)[- ]digit (?:security )?code",
+    "security answers": r"memorable (?:word|information|answer)|security (?:question|answer)s?|mother'?s maiden name",
+}
+# A request to hand it over: a sharing verb a few words before the secret ("send me your password", "what's
+# your PIN", "could you confirm the code we sent you"), not "reset your password".
+_SHARE = (r"(?:send|share|give|tell|provide|confirm|reply with|write|post|dm|message|read out|spell|"
+          r"what(?:'s| is| was)|need|have|include|attach|drop)")
+_SECRET_REQUESTS = {kind: re.compile(rf"\b{_SHARE}\b(?:\W+\w+){{0,7}}?\W+(?:{pattern})", re.I)
+                    for kind, pattern in SECRETS.items()}
+_WARNING = re.compile(r"\b(never|don'?t|do not|won'?t|will not|no need|not need|shouldn'?t|should not|nobody|"
+                      r"no one|without)\b", re.I)
+_PARTIAL_CARD = re.compile(r"\b(last|first|final) (four|4|six|6|three|3|two|2) (digits|numbers)\b", re.I)
+
+
+def secret_requests(reply: str) -> list[tuple[str, str]]:
+    """(kind, sentence) for each sentence that asks the customer for a secret."""
+    found = []
+    for sentence in sentences(reply):
+        if _WARNING.search(sentence):
+            continue
+        for kind, pattern in _SECRET_REQUESTS.items():
+            if pattern.search(sentence) and not (kind == "full card number" and _PARTIAL_CARD.search(sentence)):
+                found.append((kind, sentence))
+    return found
 
 
 @dataclass(frozen=True)
@@ -48,7 +85,8 @@ def check(reply: str, scenario: Scenario, response_s: float | None) -> list[Rule
 
 def check_reply(reply: str, channel: Channel | str, response_s: float | None = None,
                 standard_s: float | None = None) -> list[RuleVerdict]:
-    """The rules a channel alone decides: response time (if known) and personal data in public."""
+    """The rules a channel alone decides: response time (if known), no secrets asked for, personal data in
+    public."""
     channel_spec = spec(channel)
     out = []
     if response_s is not None:
@@ -59,9 +97,20 @@ def check_reply(reply: str, channel: Channel | str, response_s: float | None = N
             f"Answered in {format_duration(response_s)}; the {channel_spec.label.lower()} standard is "
             f"{format_duration(standard)}." + ("" if ok else " Too slow: acknowledge quickly, even before the fix."),
             f"{format_duration(response_s)} (standard {format_duration(standard)})"))
+    out.append(secrets_rule(reply))
     if channel_spec.public:
         out.append(public_data_rule(reply))
     return out
+
+
+def secrets_rule(reply: str) -> RuleVerdict:
+    asked = secret_requests(reply)
+    if not asked:
+        return RuleVerdict("no_secrets_requested", True, "No password, code, PIN or full card number asked for.")
+    kinds = ", ".join(dict.fromkeys(k for k, _ in asked))
+    return RuleVerdict("no_secrets_requested", False,
+                       f"Asked for the customer's {kinds}: no one at the company ever needs it, on any channel, "
+                       "and asking teaches customers to give it to fraudsters. Verify them another way.", asked[0][1])
 
 
 def public_data_rule(reply: str) -> RuleVerdict:

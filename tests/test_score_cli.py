@@ -44,8 +44,9 @@ def test_scores_every_line_in_order_and_reports_bad_lines(env, tmp_path):
     assert [r.get("id") or r["line"] for r in rows] == ["r1", 2, 3, "r3", 5]
     first = rows[0]
     assert set(first) == {"id", "scores", "verdicts", "evidence", "model_version", "rules"}
-    assert first["rules"] == []  # an email with no response time: no channel rule applies
-    assert [r["rule"] for r in rows[3]["rules"]] == ["no_personal_data_in_public"]
+    # an email with no response time: only the rule every channel has
+    assert [r["rule"] for r in first["rules"]] == ["no_secrets_requested"]
+    assert [r["rule"] for r in rows[3]["rules"]] == ["no_secrets_requested", "no_personal_data_in_public"]
     assert set(first["scores"]) == {"empathy", "ownership", "solution", "follow_up"}
     assert all(0.0 <= p <= 1.0 for p in first["scores"].values())
     assert all(isinstance(v, bool) for v in first["verdicts"].values())
@@ -84,12 +85,14 @@ def test_channel_rules_come_with_their_evidence(env):
     done = dojo(env, "score", "-", stdin="".join(json.dumps(x) + "\n" for x in lines))
     assert done.returncode == 0, done.stderr
     pd, slow, plain = (json.loads(line) for line in done.stdout.splitlines())
-    [rule] = pd["rules"]
+    secrets, rule = pd["rules"]
+    assert secrets["rule"] == "no_secrets_requested" and secrets["passed"]
     assert rule == {"rule": "no_personal_data_in_public", "passed": False,
                     "message": "Asked for email address on a public channel: move to a DM first.",
                     "evidence": "Please reply with your email address and we'll check."}
-    [rule] = slow["rules"]
+    rule, secrets = slow["rules"]
     assert rule["rule"] == "response_time" and not rule["passed"] and rule["evidence"] == "5 min (standard 60 s)"
+    assert secrets["rule"] == "no_secrets_requested" and secrets["passed"]
     assert "rules" not in plain
 
 

@@ -59,7 +59,7 @@ def test_taking_it_to_dm_is_fine_in_public():
 
 def test_slow_live_chat_reply_breaks_the_response_standard():
     scenario = load_scenario(ROOT / "scenarios" / "late-parcel-chat.yaml")
-    [rule] = channel_rules.check("Hi!", scenario, response_s=95)
+    rule = next(v for v in channel_rules.check("Hi!", scenario, response_s=95) if v.rule == "response_time")
     assert not rule.passed and "1 min" not in rule.message and "95 s" in rule.message and "60 s" in rule.message
 
 
@@ -90,14 +90,19 @@ def test_a_scorer_from_an_older_training_recipe_counts_as_missing(tmp_path):
 
 
 def test_personal_data_written_out_in_public_is_flagged_with_what_was_written():
-    [rule] = channel_rules.check_reply("Sorry! We've sent the refund link to jana.k@example.com.", "social_public")
+    def public_rule(reply: str):
+        return next(v for v in channel_rules.check_reply(reply, "social_public")
+                    if v.rule == "no_personal_data_in_public")
+
+    rule = public_rule("Sorry! We've sent the refund link to jana.k@example.com.")
     assert not rule.passed and rule.evidence == "jana.k@example.com"
     assert rule.message.startswith("Wrote out email address on a public channel")
     for fine in ("Email claims@example.com with the photos.", "Call us free on 0800 123 456.",
                  "Your order DX4471902 is out for delivery.", "Sorry, we've refunded the £42.50."):
-        assert channel_rules.check_reply(fine, "social_public")[0].passed, fine
+        assert public_rule(fine).passed, fine
     # The same sentence in a DM breaks no rule.
-    assert channel_rules.check_reply("We've sent the refund link to jana.k@example.com.", "social_dm") == []
+    assert all(v.passed for v in channel_rules.check_reply("We've sent the refund link to jana.k@example.com.",
+                                                          "social_dm"))
 
 
 def test_asking_again_for_what_the_bot_collected_cites_the_sentence():
@@ -111,8 +116,11 @@ def test_asking_again_for_what_the_bot_collected_cites_the_sentence():
 
 def test_every_rule_verdict_carries_evidence_when_it_fails():
     scenario = public_scenario()
-    for v in channel_rules.check("Reply with your account number please.", scenario, response_s=4 * 3600):
-        assert not v.passed and v.evidence and v.message
+    verdicts = channel_rules.check("Reply with your account number please.", scenario, response_s=4 * 3600)
+    failed = [v for v in verdicts if not v.passed]
+    assert {v.rule for v in failed} == {"response_time", "no_personal_data_in_public"}
+    for v in failed:
+        assert v.evidence and v.message
 
 
 def test_each_criterion_is_a_scikit_learn_pipeline_sharing_one_feature_step(fast_services):
@@ -259,3 +267,42 @@ def test_sources_small_on_their_own_are_held_out_together():
             + [LabeledReply(f"d{i}", f"d{i}", labels, f"handwritten-v{1 + i % 2}") for i in range(80)])
     assert folds(rows) == {"star": ("star",), "handwritten": ("handwritten-v1", "handwritten-v2"),
                            "abcd + harper-valley-bank": ("abcd", "harper-valley-bank")}
+
+
+ASKS_FOR_A_SECRET = [
+    "please send me your password and the full card number",  # issue 16: passed every rule in a DM
+    "What's your PIN?",
+    "Could you confirm the one-time code we just sent you?",
+    "Can I have the 3-digit code on the back of your card?",
+    "We'll need your login details to look into this.",
+    "To verify you, tell me your mother's maiden name.",
+    "Just drop your password here and I'll sort it",
+]
+DOES_NOT = [
+    "Never share your password with anyone, including us.",
+    "We will never ask for your PIN.",
+    "Please reset your password using the link below.",
+    "Please send the last four digits of your card number.",
+    "Enter the code we sent you in the app.",
+    "Did you receive the verification code?",
+    "If you forgot your password, tap Forgot password on the login screen.",
+]
+
+
+@pytest.mark.parametrize("channel", ["email", "live_chat", "social_public", "social_dm", "bot_handoff"])
+@pytest.mark.parametrize("reply", ASKS_FOR_A_SECRET)
+def test_asking_for_a_secret_fails_a_rule_on_every_channel(reply, channel):
+    rule = next(v for v in channel_rules.check_reply(reply, channel) if v.rule == "no_secrets_requested")
+    assert not rule.passed and rule.evidence in reply and "no one at the company ever needs it" in rule.message
+
+
+@pytest.mark.parametrize("reply", DOES_NOT)
+def test_warning_about_a_secret_or_resetting_it_is_not_asking_for_it(reply):
+    rule = next(v for v in channel_rules.check_reply(reply, "social_dm") if v.rule == "no_secrets_requested")
+    assert rule.passed, rule.evidence
+
+
+def test_the_secrets_rule_names_what_was_asked_for():
+    rule = channel_rules.secrets_rule("Hi! Please send me your password and the full card number, thanks.")
+    assert "password, full card number" in rule.message
+    assert rule.evidence == "Please send me your password and the full card number, thanks."
