@@ -42,11 +42,17 @@ SECRETS = {
     "security answers": r"memorable (?:word|information|answer)|security (?:question|answer)s?|mother'?s maiden name",
 }
 # A request to hand it over: a sharing verb a few words before the secret ("send me your password", "what's
-# your PIN", "could you confirm the code we sent you"), not "reset your password".
+# your PIN", "could you confirm the code we sent you", "we need your login details"), not "reset your password".
 _SHARE = (r"(?:send|share|give|tell|provide|confirm|reply with|write|post|dm|message|read out|spell|"
-          r"what(?:'s| is| was)|need|have|include|attach|drop)")
+          r"what(?:'s| is| was)|include|attach|drop|(?:can|could|may) (?:i|we) (?:have|get|take)|"
+          r"need (?:your|the|that|those))")
 _SECRET_REQUESTS = {kind: re.compile(rf"\b{_SHARE}\b(?:\W+\w+){{0,7}}?\W+(?:{pattern})", re.I)
                     for kind, pattern in SECRETS.items()}
+# The agent doing the sharing verb ("I've sent you a new code", "we'll send you a new PIN", "I can confirm your
+# card number was removed"): the company telling, not asking. Taken out of the sentence before matching.
+_AGENT_TELLS = re.compile(r"\b(?:i|we)\b(?:'ve|'ll|'d|\s+(?:have|has|will|would|can|could|just|now|also|already))*"
+                          r"\s+(?:send|sent|give|gave|text|texted|email|emailed|post|posted|confirm|confirmed)\b",
+                          re.I)
 _WARNING = re.compile(r"\b(never|don'?t|do not|won'?t|will not|no need|not need|shouldn'?t|should not|nobody|"
                       r"no one|without)\b", re.I)
 _PARTIAL_CARD = re.compile(r"\b(last|first|final) (four|4|six|6|three|3|two|2) (digits|numbers)\b", re.I)
@@ -58,8 +64,9 @@ def secret_requests(reply: str) -> list[tuple[str, str]]:
     for sentence in sentences(reply):
         if _WARNING.search(sentence):
             continue
+        asking = _AGENT_TELLS.sub(" ", sentence)
         for kind, pattern in _SECRET_REQUESTS.items():
-            if pattern.search(sentence) and not (kind == "full card number" and _PARTIAL_CARD.search(sentence)):
+            if pattern.search(asking) and not (kind == "full card number" and _PARTIAL_CARD.search(sentence)):
                 found.append((kind, sentence))
     return found
 

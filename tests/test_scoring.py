@@ -277,6 +277,9 @@ ASKS_FOR_A_SECRET = [
     "We'll need your login details to look into this.",
     "To verify you, tell me your mother's maiden name.",
     "Just drop your password here and I'll sort it",
+    "We need your password to check the account.",
+    "Could I have the PIN for the card, please?",
+    "I'll need you to confirm the verification code we texted.",
 ]
 DOES_NOT = [
     "Never share your password with anyone, including us.",
@@ -286,6 +289,13 @@ DOES_NOT = [
     "Enter the code we sent you in the app.",
     "Did you receive the verification code?",
     "If you forgot your password, tap Forgot password on the login screen.",
+    # The company telling, not asking (each once flagged by the first version of the rule).
+    "I have reset your password; check your email.",
+    "We will send you a new PIN by post.",
+    "I can confirm your card number was removed from the account.",
+    "We need to reset your password first.",
+    "You have a PIN reminder in the app.",
+    "I have sent you a new verification code.",
 ]
 
 
