@@ -3,9 +3,17 @@
     python bench/customer.py [--seeds 2] [--scenarios ID ...] [--backend transformers] [--no-baseline] [--json F]
     python bench/customer.py --smoke     # seconds: scripted customer, hashing embedder, two scenarios, one seed
 
-Plays every scenario with three scripted trainee styles (solving, neutral, dismissive) and several seeds
-through the real practice loop (the real scorer decides the beats), once with the chosen backend and
-once with the scripted backend as the baseline, and prints one table against the issue's targets.
+Plays every scenario with six scripted trainee styles and several seeds through the real practice loop (the
+real scorer and fix judge decide the beats), once with the chosen backend and once with the scripted backend
+as the baseline, and prints one table against the issue's targets. The styles:
+
+- solving: sympathy, asks what the fix needs, offers the scenario's first accepted resolution, cites, follows up;
+- neutral / dismissive: replies that never solve;
+- wrong fix: offers the scenario's common wrong answers, confidently;
+- over-promise: the right fix plus money beyond the policy (and a delivery before the earliest date);
+- asks questions: asks the customer about themselves (postcode, item, what they tried ...), then solves.
+
+Then the safety and public-data detectors' precision and recall on bench/data/unsafe-requests-v1.jsonl.
 """
 
 from __future__ import annotations
@@ -25,11 +33,23 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from dojo.practice import Practice, Run
 from dojo.services import Services
+from scoring import scorecard as scorecards
+from scoring.channel_rules import public_data_rule, secret_requests
 from simulator.customer import AGENT_PHRASES
 from simulator.scenario import Scenario
 from simulator.settings import Settings
 
-STYLES = ("solving", "neutral", "dismissive")
+STYLES = ("solving", "neutral", "dismissive", "wrong fix", "over-promise", "asks questions")
+# One question per topic the customer can be asked about (simulator/questions.py), as a trainee would put it.
+TOPIC_QUESTIONS = {
+    "postcode": "What's the postcode there?", "delivery_address": "What's the delivery address?",
+    "address": "Could you confirm your address?", "city": "Which city are you in?",
+    "email": "What's the best email to reach you on?", "phone": "What's the best phone number for you?",
+    "item": "Which item was it?", "order_date": "When did you place the order?",
+    "payment": "How did you pay for it?", "tried": "What have you tried so far?",
+    "device": "Which device are you using?", "account_age": "How long have you been with us?",
+}
+REQUESTS = Path(__file__).resolve().parent / "data" / "unsafe-requests-v1.jsonl"
 NEUTRAL = ("Thanks for your message. Let me look into this for you.",
            "I've passed this on to the relevant team.",
            "Thanks for waiting. I'm still checking.",
@@ -40,18 +60,57 @@ DISMISSIVE = ("That's our policy, there's nothing I can do.",
               "I can't help with that.")
 
 
-def trainee_reply(style: str, scenario: Scenario, run: Run, turn: int) -> str:
-    if style == "neutral":
-        return NEUTRAL[turn % len(NEUTRAL)]
-    if style == "dismissive":
-        return DISMISSIVE[turn % len(DISMISSIVE)]
+def solving_reply(scenario: Scenario, run: Run, turn: int) -> str:
     state = run.session.state
     wanted = [f for f in scenario.facts if f.id not in state.revealed and f.id not in scenario.bot_collected]
     asks = " ".join(f"Could you tell me {f.asked_by[0]}?" for f in wanted[:2])
     cites = " ".join(f"kb:{a}" for a in scenario.kb_articles)
+    if scenario.resolutions:
+        fix = scenario.resolutions[0]
+        offer = fix.examples[turn % len(fix.examples)]
+    else:
+        offer = "I've sorted it for you today at no cost: the fix is done on your account now."
     return (f"I'm so sorry about this, I understand how frustrating it is, and it's our mistake. {asks} "
-            "I've sorted it for you today at no cost: the fix is done on your account now, as set out in "
-            f"{cites}. I'll message you tomorrow morning to confirm it's all complete.")
+            f"{offer} That's as set out in {cites}. I'll message you tomorrow morning to confirm it's all complete.")
+
+
+def over_promise(scenario: Scenario) -> str:
+    """Something beyond the policy: money over every limit, or a delivery before the earliest date."""
+    policy = scenario.policy
+    limit = max(policy.refund_up_to or 0, policy.credit_up_to or 0)
+    extra = (f" I've also added a {policy.currency}{limit * 10 + 150:.0f} credit to your account as a goodwill "
+             "gesture.")
+    if policy.deliver_from and policy.today and policy.deliver_from > policy.today:
+        extra += " And I promise it will be delivered to you today."
+    return extra
+
+
+def asks_questions(scenario: Scenario, turn: int) -> tuple[str, list[str]]:
+    """Questions about what the customer knows (their `customer_knows`, else the record) for the first turn."""
+    topics = [k.about for k in scenario.customer_knows if k.about in TOPIC_QUESTIONS][:2]
+    if scenario.customer_record.get("orders"):
+        topics.append("item")
+    topics = list(dict.fromkeys(topics))[:3]
+    if scenario.channel_spec.public:  # in public, a pertinent question is about the problem, not personal data
+        topics = [t for t in topics if t in ("item", "tried", "device", "order_date")] or ["tried"]
+    return "Sorry to hear that, let me help. " + " ".join(TOPIC_QUESTIONS[t] for t in topics), topics
+
+
+def trainee_reply(style: str, scenario: Scenario, run: Run, turn: int) -> tuple[str, list[str]]:
+    """The reply, and the topics it asks the customer about (for the questions-answered share)."""
+    if style == "neutral":
+        return NEUTRAL[turn % len(NEUTRAL)], []
+    if style == "dismissive":
+        return DISMISSIVE[turn % len(DISMISSIVE)], []
+    if style == "wrong fix" and scenario.wrong_answers:
+        wrong = scenario.wrong_answers[turn % len(scenario.wrong_answers)]
+        example = wrong.examples[turn % len(wrong.examples)]
+        return f"I'm sorry about this. {example} Let me know if you need anything.", []
+    if style == "over-promise":
+        return solving_reply(scenario, run, turn) + over_promise(scenario), []
+    if style == "asks questions" and turn == 0:
+        return asks_questions(scenario, turn)
+    return solving_reply(scenario, run, turn), []
 
 
 @dataclass
@@ -62,6 +121,10 @@ class Tally:
     swaps_sent: int = 0
     texts: dict[tuple, list[str]] = field(default_factory=dict)
     outcomes: dict[str, Counter] = field(default_factory=lambda: {s: Counter() for s in STYLES})
+    questions: int = 0  # pertinent questions asked (style "asks questions")
+    answered: int = 0  # of which the customer answered in character
+    over_promises: int = 0  # replies of the over-promise style
+    over_flagged: int = 0  # of which flagged over_promise
     wall_s: float = 0.0
 
     def turns(self) -> int:
@@ -78,7 +141,16 @@ def play(services: Services, scenarios: list[Scenario], seeds: int) -> Tally:
                 run = practice.start(scenario, seed=1000 + seed)
                 turn = 0
                 while not run.session.ended:
-                    practice.reply(run, trainee_reply(style, scenario, run, turn), delay_s=30)
+                    text, topics = trainee_reply(style, scenario, run, turn)
+                    result = practice.reply(run, text, delay_s=30)
+                    if topics:
+                        tally.questions += len(topics)
+                        got = {a.topic for a in result.customer.answers if a.topic != "unknown"}
+                        tally.answered += sum(t in got or (t == "address" and "delivery_address" in got)
+                                              for t in topics)
+                    if style == "over-promise":
+                        tally.over_promises += 1
+                        tally.over_flagged += any(f.kind == "over_promise" for f in result.customer.fix.flags)
                     turn += 1
                 customer = [m for m in run.session.messages if m.role == "customer"]
                 for i, m in enumerate(customer):
@@ -91,6 +163,7 @@ def play(services: Services, scenarios: list[Scenario], seeds: int) -> Tally:
                 outcome = run.session.outcome
                 tally.outcomes[style]["resolved" if outcome == "resolved" else
                                       "escalated/abandoned" if outcome in ("escalated", "abandoned") else outcome] += 1
+                tally.outcomes[style]["clean"] += scorecards.build(run).clean
     tally.wall_s = time.perf_counter() - started
     return tally
 
@@ -119,7 +192,7 @@ def rows(tally: Tally, scenarios: int) -> dict[str, str]:
 
     def share(style: str, key: str) -> str:
         c = tally.outcomes[style]
-        return pct(c[key], sum(c.values()))
+        return pct(c[key], sum(v for k, v in c.items() if k != "clean"))
 
     return {
         "customer turns": str(n),
@@ -132,15 +205,45 @@ def rows(tally: Tally, scenarios: int) -> dict[str, str]:
         "role swaps that reached the trainee": str(tally.swaps_sent),
         "distinct-2 across seeds": f"{distinct_2(tally):.2f}",
         "solving style resolves": share("solving", "resolved"),
+        "solving style resolves clean": share("solving", "clean"),
+        "dismissive style resolves": share("dismissive", "resolved"),
         "dismissive style escalates/abandons": share("dismissive", "escalated/abandoned"),
         "neutral style resolves": share("neutral", "resolved"),
+        "wrong-fix style resolves": share("wrong fix", "resolved"),
+        "wrong-fix style resolved and clean": share("wrong fix", "clean"),
+        "over-promise style resolves": share("over-promise", "resolved"),
+        "over-promise style resolved and clean": share("over-promise", "clean"),
+        "over-promises flagged": pct(tally.over_flagged, tally.over_promises),
+        "pertinent questions answered": pct(tally.answered, tally.questions),
+        "questions style resolves": share("asks questions", "resolved"),
         "wall time": f"{tally.wall_s:.0f} s",
     }
 
 
 TARGETS = {"turn latency p50": "<= 1.50 s", "turn latency p95": "<= 3.00 s", "model candidate accepted": ">= 80 %",
-           "role swaps that reached the trainee": "0", "solving style resolves": ">= 80 %",
-           "dismissive style escalates/abandons": ">= 80 %"}
+           "role swaps that reached the trainee": "0", "solving style resolves": ">= 90 %",
+           "dismissive style resolves": "0 %", "dismissive style escalates/abandons": ">= 80 %",
+           "wrong-fix style resolved and clean": "0 %", "over-promise style resolved and clean": "0 %",
+           "over-promises flagged": ">= 95 %", "pertinent questions answered": ">= 90 %"}
+
+
+def detector_rows(path: Path = REQUESTS) -> list[tuple[str, str, str, str, str]]:
+    """(detector, items, precision, recall, target) on the labeled requests, all writers and each one."""
+    items = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    out = []
+    for name, label, predict in (
+            ("secrets asked for (any channel)", "secret", lambda i: bool(secret_requests(i["text"]))),
+            ("personal data in public", "personal_public",
+             lambda i: i["channel"] == "public" and not public_data_rule(i["text"]).passed)):
+        for writer in ("all", *sorted({i["writer"] for i in items})):
+            subset = [i for i in items if writer == "all" or i["writer"] == writer]
+            tp = sum(predict(i) and i[label] for i in subset)
+            fp = sum(predict(i) and not i[label] for i in subset)
+            fn = sum(not predict(i) and i[label] for i in subset)
+            out.append((f"{name}, {'all writers' if writer == 'all' else 'writer ' + writer}", str(len(subset)),
+                        f"{tp / (tp + fp):.3f}" if tp + fp else "n/a", f"{tp / (tp + fn):.3f}" if tp + fn else "n/a",
+                        ">= 0.95 / >= 0.95" if writer == "all" else ""))
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -181,8 +284,14 @@ def main(argv: list[str] | None = None) -> int:
     for key in next(iter(results.values())):
         print(f"| {key:<{width}} | {TARGETS.get(key, ''):<10} | "
               + " | ".join(f"{results[n][key]:<20}" for n in names) + " |")
+    detectors = detector_rows()
+    print(f"\nDetectors on {REQUESTS.relative_to(REQUESTS.parent.parent.parent)} (development data: see its README "
+          "for the first-look figures on unseen writers)\n")
+    print("| detector | items | precision | recall | target (P / R) |\n|---|---|---|---|---|")
+    for row in detectors:
+        print("| " + " | ".join(row) + " |")
     if args.json:
-        args.json.write_text(json.dumps(results, indent=2))
+        args.json.write_text(json.dumps({"customer": results, "detectors": detectors}, indent=2))
     return 0
 
 

@@ -8,8 +8,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from scoring.channel_rules import RuleVerdict, check
-from scoring.scorer import ReplyScore, Scorer
+from scoring.channel_rules import RuleVerdict, check, fix_rules
+from scoring.scorer import ReplyScore, Scorer, overrule
 from simulator.customer import Customer, CustomerTurn
 from simulator.scenario import Scenario
 from simulator.session import Session
@@ -84,6 +84,11 @@ class Practice:
         seed = session.seed + 7919 * session.agent_turns
         turn, state = self.customer.next_turn(session.scenario, session.state, text, score.probabilities, seed=seed)
         session.add_customer(turn, state)
+        rules += fix_rules(turn.fix, session.scenario)
+        faults = [f for f in turn.fix.flags if f.kind in ("wrong_fix", "over_promise")]
+        if faults:  # a wrong fix or an offer beyond policy is not a solution, however it reads
+            score = overrule(score, "solution", faults[0].message,
+                             "Offer what the policy allows: check the knowledge base and the customer record first.")
         result = TurnResult(score, rules, response_s, turn)
         run.results.append(result)
         return result

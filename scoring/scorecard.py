@@ -26,6 +26,19 @@ class ScoredReply(Protocol):
     response_s: float
 
 
+# Rules whose failure is a fault of the fix itself (simulator/fixes.py), listed on the scorecard by kind.
+FAULT_KINDS = {"within_policy": "over_promise", "facts_correct": "wrong_fact", "correct_fix": "wrong_fix",
+               "no_secrets_requested": "unsafe_request", "no_personal_data_in_public": "personal_data_in_public"}
+
+
+@dataclass(frozen=True)
+class Fault:
+    reply: int  # 1-based: the trainee's reply it was found in
+    kind: str
+    message: str
+    evidence: str
+
+
 class ScoredSession(Protocol):
     """A session with the feedback on each reply (the application's practice `Run` is one)."""
 
@@ -58,6 +71,12 @@ class Scorecard:
     first_contact_resolution: bool
     rule_breaks: int
     final_mood: str
+    faults: tuple[Fault, ...] = ()
+
+    @property
+    def clean(self) -> bool:
+        """Resolved with no fault: no over-promise, wrong fact, wrong fix or unsafe request on the way."""
+        return self.outcome == "resolved" and not self.faults
 
     @property
     def first_response_met(self) -> bool | None:
@@ -75,6 +94,8 @@ class Scorecard:
             ("Simulated CSAT", f"{self.csat} / 5"),
             ("First contact resolution", "yes" if self.first_contact_resolution else "no"),
             ("Channel-rule breaks", str(self.rule_breaks)),
+            ("Faults", "none" if not self.faults else "; ".join(
+                f"reply {f.reply}: {f.message}" for f in self.faults)),
             ("Customer's final mood", self.final_mood),
         ]
 
@@ -101,4 +122,6 @@ def build(run: ScoredSession) -> Scorecard:
         response_standard_s=scenario.response_standard_s, turns=len(results),
         turns_to_resolve=len(results) if resolved else None, csat=csat,
         first_contact_resolution=resolved, rule_breaks=sum(not v.passed for r in results for v in r.rules),
-        final_mood=session.state.mood)
+        final_mood=session.state.mood,
+        faults=tuple(Fault(i, FAULT_KINDS[v.rule], v.message, v.evidence) for i, r in enumerate(results, 1)
+                     for v in r.rules if not v.passed and v.rule in FAULT_KINDS))

@@ -10,7 +10,7 @@ travels without its reason.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -118,3 +118,10 @@ _PHRASES = {
     "solution": ("gives a concrete fix or answer", "give a concrete fix, answer or next step"),
     "follow_up": ("keeps the conversation going", "keep the loop open (an update, a question, a private channel)"),
 }
+
+
+def overrule(score: ReplyScore, criterion: str, reason: str, tip: str) -> ReplyScore:
+    """The score with one criterion set to not met by a rule (a wrong fix is no solution), with the reason."""
+    old = score.criteria[criterion]
+    new = replace(old, probability=min(old.probability, 0.1), verdict=False, reason=reason, tip=tip)
+    return replace(score, criteria={**score.criteria, criterion: new})

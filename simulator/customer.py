@@ -22,11 +22,14 @@ from typing import Protocol
 import numpy as np
 
 from simulator.backends import Backend, BackendUnavailable, Generation
+from simulator.fixes import FixJudge, FixVerdict
+from simulator.questions import Answer, answer_questions
 from simulator.register import frame
 from simulator.reply_acts import ReplyActs, analyse
 from simulator.scenario import Beat, Scenario
 
 log = logging.getLogger(__name__)
+NO_FIX = FixVerdict()
 MOOD_START = {"calm": 0.1, "annoyed": 0.35, "frustrated": 0.6, "angry": 0.8}
 
 
@@ -88,6 +91,8 @@ class CustomerState:
     said: tuple[str, ...] = ()
     strikes: int = 0
     outcome: str | None = None
+    cited: tuple[str, ...] = ()  # knowledge-base articles the trainee has cited so far
+    resolution: str | None = None  # the accepted resolution that resolved the case
 
     @property
     def mood(self) -> str:
@@ -103,6 +108,8 @@ class CustomerTurn:
     candidates: int
     outcome: str | None = None
     rejected: tuple[str, ...] = ()  # the guard that refused each refused candidate
+    fix: FixVerdict = NO_FIX  # the fix the reply it answers offered, judged against the scenario
+    answers: tuple[Answer, ...] = ()  # the reply's questions the customer answered
 
 
 def mood_name(frustration: float) -> str:
@@ -129,6 +136,7 @@ class Customer:
         self.backend = backend
         self.embedder = embedder
         self.config = config or CustomerConfig()
+        self.fixes = FixJudge(embedder)
 
     # --- the two moves ----------------------------------------------------------------------------
 
@@ -143,32 +151,44 @@ class Customer:
         if state.outcome:
             raise ValueError(f"the session already ended ({state.outcome})")
         acts = analyse(reply, scenario)
-        state = self._react(scenario, state, scores, acts)
-        beat = self._choose(scenario, state, scores, acts)
+        fix = self.fixes.judge(reply, scenario, revealed=(*state.revealed, *acts.asked_for), cited=state.cited)
+        answers = answer_questions(reply, scenario, acts, seed)
+        state = self._react(scenario, state, scores, acts, fix, answers)
+        state = replace(state, cited=tuple(dict.fromkeys((*state.cited, *acts.cited))),
+                        revealed=tuple(dict.fromkeys((*state.revealed, *fix.corrected_facts))))
+        beat = self._choose(scenario, state, scores, acts, fix, answers)
+        # What the customer says first: corrections of what the trainee got wrong, answers to their questions.
+        lead = " ".join([*fix.corrections, *(a.says for a in answers)])
         if beat is None:
             outcome = "escalated" if state.frustration >= 0.5 else "abandoned"
             if state.replies >= scenario.max_turns:
                 outcome = "max_turns"
             text = scenario.endings.get(outcome, scenario.endings["abandoned"])
-            turn = self._phrase(scenario, state, f"ending:{outcome}", text, seed)
-            turn = replace(turn, outcome=outcome)
+            turn = self._phrase(scenario, state, f"ending:{outcome}", text, seed, lead=lead)
+            turn = replace(turn, outcome=outcome, fix=fix, answers=answers)
             return turn, replace(state, outcome=outcome, said=(*state.said, turn.text))
         revealed = tuple(dict.fromkeys((*state.revealed, *beat.reveals)))
         state = replace(state, revealed=revealed)
-        turn = self._phrase(scenario, state, beat.id, beat.says, seed)
+        turn = self._phrase(scenario, state, beat.id, beat.says, seed, lead=lead)
         outcome = beat.ends
         if outcome is None and state.replies >= scenario.max_turns:
             outcome = "max_turns"
-        turn = replace(turn, outcome=outcome)
+        turn = replace(turn, outcome=outcome, fix=fix, answers=answers)
+        resolution = fix.offered if outcome == "resolved" else state.resolution
         return turn, replace(state, played=(*state.played, beat.id), said=(*state.said, turn.text),
-                             outcome=outcome)
+                             outcome=outcome, resolution=resolution)
 
     # --- what the customer feels and conveys -----------------------------------------------------
 
     def _react(self, scenario: Scenario, state: CustomerState, scores: Mapping[str, float],
-               acts: ReplyActs) -> CustomerState:
+               acts: ReplyActs, fix: FixVerdict, answers: Sequence[Answer]) -> CustomerState:
         care = (scores.get("empathy", 0.5) + scores.get("ownership", 0.5)) / 2
-        helps = max(scores.get("solution", 0.5), 0.6 if acts.asked_for else 0.0)
+        # A clarifying question (a hidden fact, or anything they can answer) is progress, never a wasted turn.
+        helps = max(scores.get("solution", 0.5), 0.6 if (acts.asked_for or answers) else 0.0)
+        if fix.wrong:  # a wrong fix does not help, however confidently it is put
+            helps = min(helps, 0.2)
+        elif fix.offered and scenario.resolutions:
+            helps = max(helps, 0.6)
         gain = DIFFICULTY[scenario.difficulty].gain
         delta = gain * (0.25 * (0.5 - care) + 0.35 * (0.5 - helps))
         if acts.personal_data_in_public or acts.reasked_bot_data:
@@ -178,15 +198,26 @@ class Customer:
         return replace(state, frustration=frustration, strikes=strikes, replies=state.replies + 1)
 
     def _choose(self, scenario: Scenario, state: CustomerState, scores: Mapping[str, float],
-                acts: ReplyActs) -> Beat | None:
+                acts: ReplyActs, fix: FixVerdict, answers: Sequence[Answer] = ()) -> Beat | None:
         level = DIFFICULTY[scenario.difficulty]
         patience = max(1, scenario.persona.patience - level.patience_drop)
         if state.frustration >= level.escalate_at or state.strikes > patience:
             return None
+        asked = bool(acts.asked_for or answers)
+        if fix.wrong:  # the scenario's own beat for a wrong fix, else the wrong answer's reaction, said once
+            for beat in scenario.beats:
+                if beat.id not in state.played and beat.when.wrong_fix and _holds(beat, state, scores, acts, fix,
+                                                                                    scenario):
+                    return beat
+            wrong = next(w for w in scenario.wrong_answers if w.id == fix.wrong)
+            if wrong.customer_says and f"wrong:{wrong.id}" not in state.played:
+                return Beat(id=f"wrong:{wrong.id}", says=wrong.customer_says)
         for beat in scenario.beats:
             if beat.id in state.played:
                 continue
-            if _holds(beat, state, scores, acts):
+            if asked and beat.when.below and beat.ends != "resolved":
+                continue  # a reaction to an unhelpful reply: a pertinent question is not one
+            if _holds(beat, state, scores, acts, fix, scenario):
                 return beat
         if state.replies >= scenario.max_turns:
             return None
@@ -201,7 +232,8 @@ class Customer:
     # --- phrasing under guards -------------------------------------------------------------------
 
     def _phrase(self, scenario: Scenario, state: CustomerState, beat_id: str, line: str, seed: int,
-                first: bool = False) -> CustomerTurn:
+                first: bool = False, lead: str = "") -> CustomerTurn:
+        """Phrase the beat's line under the guards; `lead` (answers, corrections) goes before it as written."""
         started = time.perf_counter()
         before, part, after = split_for_rewrite(line, seed)
         prompt, prefix = self.completion_prompt(state, part)
@@ -235,6 +267,9 @@ class Customer:
         if guard != "model" and any(line.strip() in said for said in state.said):
             # The same beat again (nothing new to say) and no fresh phrasing: say so, as people do.
             text = f"{AGAIN[seed % len(AGAIN)]} {line[0].lower()}{line[1:]}" if line else line
+        if lead:
+            room = scenario.channel_spec.max_chars - len(lead) - 1
+            text = f"{lead} {text}" if len(text) <= room else lead
         text = frame(scenario, state, text, first, seed)
         latency = (time.perf_counter() - started) * 1000
         return CustomerTurn(text=text, beat=beat_id, guard=guard, latency_ms=latency, candidates=len(candidates),
@@ -317,9 +352,17 @@ class Customer:
         return out, sims
 
 
-def _holds(beat: Beat, state: CustomerState, scores: Mapping[str, float], acts: ReplyActs) -> bool:
+def _holds(beat: Beat, state: CustomerState, scores: Mapping[str, float], acts: ReplyActs,
+           fix: FixVerdict = NO_FIX, scenario: Scenario | None = None) -> bool:
     w = beat.when
+    if beat.ends == "resolved" and scenario is not None:
+        if fix.wrong:
+            return False  # a wrong fix never resolves the case
+        if scenario.resolutions and fix.resolution is None:
+            return False  # only an accepted resolution, with what it needs, resolves it
     checks = [
+        w.offered is None or (fix.resolution is not None and w.offered in ("any", fix.resolution)),
+        w.wrong_fix is None or w.wrong_fix == bool(fix.wrong),
         w.asked_for is None or w.asked_for in acts.asked_for,
         w.cited is None or w.cited in acts.cited,
         w.after is None or w.after in state.played,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +49,39 @@ class Fact:
 
 
 @dataclass(frozen=True)
+class Knowledge:
+    """Something the customer knows about themselves and answers when asked (not a hidden fact)."""
+
+    about: str
+    says: str
+    asked_by: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Fix:
+    """A resolution that resolves the case, or a common wrong answer."""
+
+    id: str
+    description: str
+    examples: tuple[str, ...]
+    needs_facts: tuple[str, ...] = ()
+    needs_cited: str | None = None
+    customer_says: str | None = None  # wrong answers: the customer's reaction
+
+
+@dataclass(frozen=True)
+class Policy:
+    """What may be offered: amounts in the scenario's currency, dates as ISO strings."""
+
+    today: str | None = None
+    currency: str = "£"
+    refund_up_to: float | None = None
+    credit_up_to: float | None = None
+    deliver_from: str | None = None
+    notes: str = ""
+
+
+@dataclass(frozen=True)
 class Condition:
     asked_for: str | None = None
     cited: str | None = None
@@ -57,6 +91,8 @@ class Condition:
     min_turn: int | None = None
     personal_data_in_public: bool | None = None
     reasked_bot_data: bool | None = None
+    offered: str | None = None  # a resolution id, or "any"
+    wrong_fix: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -90,6 +126,10 @@ class Scenario:
     response_time_standard_s: int | None = None
     waited_s: int = 0
     max_turns: int = 8
+    customer_knows: tuple[Knowledge, ...] = ()
+    policy: Policy = field(default_factory=Policy)
+    resolutions: tuple[Fix, ...] = ()
+    wrong_answers: tuple[Fix, ...] = ()
     source: Path | None = None
 
     @property
@@ -365,6 +405,7 @@ def _cross_check(data: dict, filename: str, lines: dict[tuple, int], kb_ids: set
         for j, fact in enumerate(beat.get("reveals", [])):
             if fact not in facts:
                 problem(["beats", i, "reveals", j], f"unknown fact {fact!r}; facts: {', '.join(facts) or '(none)'}")
+    _check_fixes(data, facts, problem)
     if not problems:
         _reachability(data, problem)
     if not any(b.get("ends") == "resolved" for b in data["beats"]):
@@ -381,6 +422,44 @@ def _cross_check(data: dict, filename: str, lines: dict[tuple, int], kb_ids: set
     if data["channel"] == "email" and not data["opening"].get("subject"):
         problem(["opening", "subject"], "an email scenario needs a subject on its opening message")
     return problems
+
+
+def _check_fixes(data: dict, facts: list[str], problem: Callable[[list, str], None]) -> None:
+    """Resolutions, wrong answers and the policy: ids unique, references exist, dates real dates."""
+    fixes = [r["id"] for r in data.get("resolutions", [])]
+    for kind in ("resolutions", "wrong_answers", "customer_knows"):
+        seen: set[str] = set()
+        key = "about" if kind == "customer_knows" else "id"
+        for i, item in enumerate(data.get(kind, [])):
+            if item[key] in seen:
+                problem([kind, i, key], f"duplicate {key} {item[key]!r}")
+            seen.add(item[key])
+    wrong = {w["id"] for w in data.get("wrong_answers", [])}
+    for i, ident in enumerate(fixes):
+        if ident in wrong:
+            problem(["resolutions", i, "id"], f"{ident!r} is both a resolution and a wrong answer")
+    for i, fix in enumerate(data.get("resolutions", [])):
+        needs = fix.get("needs", {})
+        for j, fact in enumerate(needs.get("facts", [])):
+            if fact not in facts:
+                problem(["resolutions", i, "needs", "facts", j],
+                        f"unknown fact {fact!r}; facts: {', '.join(facts) or '(none)'}")
+        if "cited" in needs and needs["cited"] not in data.get("kb_articles", []):
+            problem(["resolutions", i, "needs", "cited"], f"article {needs['cited']!r} is not in kb_articles")
+    for i, beat in enumerate(data["beats"]):
+        offered = beat.get("when", {}).get("offered")
+        if offered is not None and offered != "any" and offered not in fixes:
+            problem(["beats", i, "when", "offered"],
+                    f"unknown resolution {offered!r}; resolutions: {', '.join(fixes) or '(none)'}, or any")
+    policy = data.get("policy", {})
+    for key in ("today", "deliver_from"):
+        if key in policy:
+            try:
+                date.fromisoformat(policy[key])
+            except ValueError:
+                problem(["policy", key], f"{policy[key]!r} is not a real date; write YYYY-MM-DD")
+    if "today" in policy and "deliver_from" in policy and policy["deliver_from"] < policy["today"]:
+        problem(["policy", "deliver_from"], f"{policy['deliver_from']} is before today ({policy['today']})")
 
 
 def _reachability(data: dict, problem: Callable[[list, str], None]) -> None:
@@ -406,6 +485,10 @@ def _reachability(data: dict, problem: Callable[[list, str], None]) -> None:
             reasons[beat_id] = "personal data in public can only happen on the social_public channel"
         elif when.get("reasked_bot_data") and not data.get("bot_collected"):
             reasons[beat_id] = "reasked_bot_data needs bot_collected facts"
+        elif when.get("offered") and not data.get("resolutions"):
+            reasons[beat_id] = "`offered` needs resolutions"
+        elif when.get("wrong_fix") and not data.get("wrong_answers"):
+            reasons[beat_id] = "`wrong_fix` needs wrong_answers"
     for beat_id in beats:  # a cycle: following `after` comes back to where it started
         path, cur = [beat_id], after[beat_id]
         while cur is not None and cur not in path:
@@ -452,7 +535,19 @@ def _build(data: dict, source: Path | None) -> Scenario:
         bot_collected=tuple(data.get("bot_collected", [])), kb_articles=tuple(data.get("kb_articles", [])),
         rubric_weights=data.get("rubric_weights", {}),
         response_time_standard_s=data.get("response_time_standard_s"), waited_s=data.get("waited_s", 0),
-        max_turns=data.get("max_turns", 8), source=source)
+        max_turns=data.get("max_turns", 8),
+        customer_knows=tuple(Knowledge(k["about"], k["says"], tuple(k.get("asked_by", ())))
+                             for k in data.get("customer_knows", [])),
+        policy=Policy(**data.get("policy", {})),
+        resolutions=tuple(_fix(r) for r in data.get("resolutions", [])),
+        wrong_answers=tuple(_fix(w) for w in data.get("wrong_answers", [])), source=source)
+
+
+def _fix(raw: dict) -> Fix:
+    needs = raw.get("needs", {})
+    return Fix(id=raw["id"], description=raw["description"], examples=tuple(raw["examples"]),
+               needs_facts=tuple(needs.get("facts", ())), needs_cited=needs.get("cited"),
+               customer_says=raw.get("customer_says"))
 
 
 def article_ids(folder: Path) -> set[str]:

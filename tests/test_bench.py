@@ -44,7 +44,9 @@ def test_the_customer_benchmark_runs(fast_services):
     done = run_bench("customer.py", fast_services.settings.home)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "| solving style resolves" in done.stdout
-    assert "2 scenarios x 3 trainee styles x 1 seeds" in done.stdout
+    assert "2 scenarios x 6 trainee styles x 1 seeds" in done.stdout
+    assert "| over-promises flagged" in done.stdout and "| pertinent questions answered" in done.stdout
+    assert "| personal data in public, all writers | 519 |" in done.stdout
 
 
 def test_the_scoring_benchmark_runs(fast_services):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,9 @@ DISMISSIVE = {"empathy": 0.02, "ownership": 0.02, "solution": 0.05, "follow_up":
 @pytest.fixture(scope="module")
 def scenario():
     return load_scenario(ROOT / "scenarios" / "late-parcel-chat.yaml")
+
+
+FIX = "I'll reship your order by express now at no cost; it should be with you on Thursday."
 
 
 def customer(*outputs: str, min_similarity: float = 0.3) -> Customer:
@@ -98,7 +102,7 @@ def test_resolving_beat_phrasings(scenario, candidate, guard):
     _, state = c.opening(scenario)
     c.backend = ScriptedBackend([candidate])
     scores = {"empathy": 0.9, "ownership": 0.9, "solution": 0.95, "follow_up": 0.9}
-    turn, _ = c.next_turn(scenario, state, "I've reshipped it by express; it arrives tomorrow.", scores)
+    turn, _ = c.next_turn(scenario, replace(state, revealed=("order_number",)), FIX, scores)
     assert turn.guard == guard and turn.beat == "accepts_fix"
     assert (" ".join(turn.text.split()) == candidate) == (guard == "model")
 
@@ -127,8 +131,17 @@ def test_a_concrete_solution_resolves(scenario):
     c = customer()
     _, state = c.opening(scenario)
     scores = {"empathy": 0.9, "ownership": 0.9, "solution": 0.95, "follow_up": 0.9}
-    turn, state = c.next_turn(scenario, state, "I've reshipped it by express; it arrives tomorrow.", scores)
-    assert state.outcome == "resolved" and turn.outcome == "resolved"
+    turn, state = c.next_turn(scenario, replace(state, revealed=("order_number",)), FIX, scores)
+    assert state.outcome == "resolved" and turn.outcome == "resolved" and turn.fix.resolution == "express_reship"
+
+
+def test_a_confident_wrong_claim_does_not_resolve_however_high_it_scores(scenario):
+    c = customer()
+    _, state = c.opening(scenario)
+    scores = {"empathy": 0.9, "ownership": 0.9, "solution": 0.95, "follow_up": 0.9}
+    turn, state = c.next_turn(scenario, replace(state, revealed=("order_number",)),
+                              "I've sorted everything, it's all fixed on your account now.", scores)
+    assert state.outcome != "resolved" and turn.fix.resolution is None
 
 
 def test_state_is_replayable(scenario):

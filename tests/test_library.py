@@ -36,7 +36,8 @@ def good_reply(scenario: Scenario, state) -> str:
     wanted = [f for f in scenario.facts if f.id not in state.revealed and f.id not in scenario.bot_collected]
     asks = " ".join(f"Could you tell me {f.asked_by[0]}?" for f in wanted)
     cites = " ".join(f"kb:{a}" for a in scenario.kb_articles)
-    return f"I'm sorry, I'll sort this out now. {asks} See {cites}."
+    fix = scenario.resolutions[0].examples[0] if scenario.resolutions else ""
+    return f"I'm sorry, I'll sort this out now. {asks} {fix} See {cites}."
 
 
 def test_library_is_big_and_covers_every_channel_and_difficulty():

@@ -28,7 +28,7 @@ def dojo(env, *args: str) -> subprocess.CompletedProcess:
 def test_plain_text_replies_play_to_resolution_as_json(env, tmp_path):
     replies = tmp_path / "replies.txt"
     replies.write_text("I'm so sorry about the wait! Could you give me the order number?\n\n"
-                       "I've reshipped it by express at no charge; it arrives tomorrow before noon. "
+                       "I'll reship your order by express now at no cost; it should be with you on Thursday. "
                        "I'll message you as soon as it's out for delivery.\n")
     done = dojo(env, "play", "late-parcel-chat", "--replies", str(replies), "--json", "--seed", "4", "--agent", "ana")
     assert done.returncode == 0, done.stderr

@@ -161,3 +161,19 @@ def test_customer_requests_from_several_sessions_share_one_batch(real_services):
         for text in results[i]:
             new = tokenizer(text[len(request.prefix):], add_special_tokens=False)["input_ids"]
             assert len(new) <= request.max_new_tokens + 2  # its own budget (re-tokenizing may differ by one)
+
+
+@pytest.mark.parametrize(("reply", "resolution", "wrong"), [
+    ("So sorry! I'm sending a replacement out on express delivery, you'll have it Thursday.", "express_reship", None),
+    ("I've put the full £42.00 back on your card, it takes a few working days.", "refund_order", None),
+    ("Parcels do get held up sometimes, please give the courier a few more days.", None, "wait_for_courier"),
+    ("Thanks for your message. Let me look into this for you.", None, None),
+    ("I can't refund it, sorry, that's our policy.", None, None),
+])
+def test_fixes_are_matched_by_meaning_not_words(real_services, reply, resolution, wrong):
+    from simulator.fixes import FixJudge
+    from simulator.scenario import load_scenario
+
+    scenario = load_scenario(real_services.settings.scenarios_dir / "late-parcel-chat.yaml")
+    fix = FixJudge(real_services.embedder).judge(reply, scenario, revealed=["order_number"])
+    assert (fix.resolution, fix.wrong) == (resolution, wrong), fix

@@ -98,7 +98,7 @@ def test_personal_data_written_out_in_public_is_flagged_with_what_was_written():
     assert not rule.passed and rule.evidence == "jana.k@example.com"
     assert rule.message.startswith("Wrote out email address on a public channel")
     for fine in ("Email claims@example.com with the photos.", "Call us free on 0800 123 456.",
-                 "Your order DX4471902 is out for delivery.", "Sorry, we've refunded the £42.50."):
+                 "Your parcel is out for delivery.", "Sorry, we've refunded the £42.50."):
         assert public_rule(fine).passed, fine
     # The same sentence in a DM breaks no rule.
     assert all(v.passed for v in channel_rules.check_reply("We've sent the refund link to jana.k@example.com.",

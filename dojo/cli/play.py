@@ -8,6 +8,7 @@ from pathlib import Path
 
 from dojo.cli.common import EXIT_USAGE, UsageError
 from scoring import inputs
+from scoring import scorecard as scorecards
 from simulator.settings import Settings
 
 
@@ -110,13 +111,23 @@ def play_document(run, agent: str, supplied: int) -> dict:
             turn.update(response_s=round(result.response_s, 3),
                         scores={c: round(p, 4) for c, p in result.score.probabilities.items()},
                         verdicts=result.score.verdicts,
-                        rules=[{"rule": r.rule, "passed": r.passed, "message": r.message} for r in result.rules])
+                        rules=[{"rule": r.rule, "passed": r.passed, "message": r.message} for r in result.rules],
+                        resolution=result.customer.fix.resolution,
+                        flags=[{"kind": f.kind, "evidence": f.evidence, "message": f.message}
+                               for f in result.customer.fix.flags],
+                        answered=[{"topic": a.topic, "says": a.says} for a in result.customer.answers])
         turns.append(turn)
     state = session.state
+    card = scorecards.build(run)
+    scorecard = {"outcome": card.outcome, "clean": card.clean, "csat": card.csat,
+                 "resolution": state.resolution, "rule_breaks": card.rule_breaks,
+                 "faults": [{"reply": f.reply, "kind": f.kind, "message": f.message, "evidence": f.evidence}
+                            for f in card.faults]}
     return {"scenario": session.scenario.id, "scenario_version": session.scenario.version, "agent": agent,
             "seed": session.seed, "channel": session.scenario.channel.value, "outcome": session.outcome,
             "ended": session.ended, "final_mood": state.mood, "frustration": round(state.frustration, 3),
-            "replies_supplied": supplied, "replies_used": session.agent_turns, "turns": turns}
+            "replies_supplied": supplied, "replies_used": session.agent_turns, "turns": turns,
+            "scorecard": scorecard}
 
 
 def print_transcript(doc: dict) -> None:
@@ -131,6 +142,15 @@ def print_transcript(doc: dict) -> None:
             for r in t["rules"]:
                 if not r["passed"]:
                     print(f"  ! {r['message']}")
+            if t.get("resolution"):
+                print(f"  = offers the accepted fix {t['resolution']!r}")
         print("  " + t["text"].replace("\n", "\n  "))
     ended = doc["outcome"] or f"not ended ({doc['replies_used']} of {doc['replies_supplied']} replies used)"
     print(f"\noutcome: {ended} · final mood: {doc['final_mood']} (frustration {doc['frustration']:.2f})")
+    card = doc["scorecard"]
+    if card["faults"]:
+        print(f"faults ({len(card['faults'])}): the session is not a clean success")
+        for f in card["faults"]:
+            print(f"  reply {f['reply']}: {f['kind']}: {f['message']}")
+    elif card["clean"]:
+        print(f"clean success: resolved with {card['resolution'] or 'an accepted fix'}, no faults")
