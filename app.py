@@ -85,16 +85,40 @@ def render_feedback(result: TurnResult) -> str:
         lines.append(f"**{CRITERION_TITLES[c]}: {mark}** · {s.probability:.0%}  \n{esc(s.reason)}")
         if s.tip:
             lines.append(f"*Tip:* {esc(s.tip)}")
-    if result.rules:
-        lines.append("\n**Channel rules**")
-        for r in result.rules:
-            lines.append(f"- {'OK' if r.passed else '**Warning**'}: {esc(r.message)}")
+    fix_rules = {"within_policy", "facts_correct", "correct_fix"}
+    for title, rules in (("Channel rules", [r for r in result.rules if r.rule not in fix_rules]),
+                         ("The fix", [r for r in result.rules if r.rule in fix_rules])):
+        if not rules and title == "Channel rules":
+            continue
+        lines.append(f"\n**{title}**")
+        if title == "The fix":
+            lines.append(esc(describe_fix(result)))
+        for r in rules:
+            quote = f" (\"{esc(r.evidence)}\")" if not r.passed and r.evidence else ""
+            lines.append(f"- {'OK' if r.passed else '**Warning**'}: {esc(r.message)}{quote}")
     return "\n\n".join(x for x in lines if x)
+
+
+def describe_missing(missing: tuple[str, ...]) -> str:
+    words = {"fact": "first find the {}", "cited": "cite kb:{}", "say": "say {}", "amount": "the amount is {}"}
+    return "; ".join(words[k].format(v.replace("_", " ") if k == "fact" else v)
+                     for k, v in (m.split(":", 1) for m in missing))
+
+
+def describe_fix(result: TurnResult) -> str:
+    """What the reply's fix was, against the scenario's accepted resolutions."""
+    fix = result.customer.fix
+    if fix.resolution:
+        return f"Offered an accepted fix: {fix.resolution.replace('_', ' ')}."
+    if fix.offered:
+        return f"Offered {fix.offered.replace('_', ' ')}, but not complete: {describe_missing(fix.missing)}."
+    return "No accepted fix offered in this reply."
 
 
 def render_scorecard(run: Run) -> str:
     card = scorecards.build(run)
-    lines = [f"## Scorecard: {esc(card.outcome or 'in progress')}",
+    verdict = "" if card.outcome != "resolved" else (" · clean success" if card.clean else " · with faults")
+    lines = [f"## Scorecard: {esc(card.outcome or 'in progress')}{verdict}",
              "| Criterion | Met | Mean probability |", "|---|---|---|"]
     for c, s in card.criteria.items():
         lines.append(f"| {CRITERION_TITLES[c]} | {s.met} / {s.replies} | {s.mean_probability:.0%} |")

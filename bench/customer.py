@@ -34,8 +34,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 from dojo.practice import Practice, Run
 from dojo.services import Services
 from scoring import scorecard as scorecards
-from scoring.channel_rules import public_data_rule, secret_requests
+from scoring.channel_rules import check_reply, public_data_rule, secret_requests
 from simulator.customer import AGENT_PHRASES
+from simulator.fixes import FixJudge
 from simulator.scenario import Scenario
 from simulator.settings import Settings
 
@@ -50,6 +51,7 @@ TOPIC_QUESTIONS = {
     "device": "Which device are you using?", "account_age": "How long have you been with us?",
 }
 REQUESTS = Path(__file__).resolve().parent / "data" / "unsafe-requests-v1.jsonl"
+FIXES = Path(__file__).resolve().parent / "data" / "trainee-fixes-v1.jsonl"
 NEUTRAL = ("Thanks for your message. Let me look into this for you.",
            "I've passed this on to the relevant team.",
            "Thanks for waiting. I'm still checking.",
@@ -60,10 +62,16 @@ DISMISSIVE = ("That's our policy, there's nothing I can do.",
               "I can't help with that.")
 
 
+def ask_for(what: str) -> str:
+    """A question for a hidden fact; about a secret (recovery codes): whether they have it, never what it is."""
+    question = f"Could you tell me {what}?"
+    return f"Do you still have your {what.removesuffix('s')}s somewhere?" if secret_requests(question) else question
+
+
 def solving_reply(scenario: Scenario, run: Run, turn: int) -> str:
     state = run.session.state
     wanted = [f for f in scenario.facts if f.id not in state.revealed and f.id not in scenario.bot_collected]
-    asks = " ".join(f"Could you tell me {f.asked_by[0]}?" for f in wanted[:2])
+    asks = " ".join(ask_for(f.asked_by[0]) for f in wanted[:2])
     cites = " ".join(f"kb:{a}" for a in scenario.kb_articles)
     if scenario.resolutions:
         fix = scenario.resolutions[0]
@@ -156,7 +164,8 @@ def play(services: Services, scenarios: list[Scenario], seeds: int) -> Tally:
                 for i, m in enumerate(customer):
                     tally.latencies.append(m.latency_ms or 0.0)
                     tally.guards[m.guard.split(":")[0] if m.guard else "?"] += 1
-                    tally.swaps_sent += bool(AGENT_PHRASES.search(m.text))
+                    # The model's phrasing only: a scenario's own line may say "is there anything else you need".
+                    tally.swaps_sent += bool(m.guard == "model" and AGENT_PHRASES.search(m.text))
                     tally.texts.setdefault((scenario.id, style, i), []).append(m.text)
                 for r in run.results:
                     tally.rejected.update(r.customer.rejected)
@@ -227,6 +236,35 @@ TARGETS = {"turn latency p50": "<= 1.50 s", "turn latency p95": "<= 3.00 s", "mo
            "over-promises flagged": ">= 95 %", "pertinent questions answered": ">= 90 %"}
 
 
+def fix_rows(services: Services, path: Path = FIXES) -> list[tuple[str, ...]]:
+    """The fix judge on trainee replies written by others: per kind of reply, how often it is judged right and how
+    often it would end a session as a clean success (an accepted fix, no fault, no unsafe request)."""
+    items = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    judge = FixJudge(services.embedder)
+    kinds = {"correct fix": [], "wrong answer": [], "over-promise": [], "no fix": []}
+    for item in items:
+        scenario = services.library.get(item["scenario"])
+        fix = judge.judge(item["text"], scenario, revealed=[f.id for f in scenario.facts])
+        unsafe = any(not r.passed for r in check_reply(item["text"], scenario.channel))
+        faults = unsafe or any(f.kind in ("over_promise", "wrong_fix") for f in fix.flags)
+        clean = fix.resolution is not None and not faults
+        kind = ("over-promise" if item["over_promise"] else "wrong answer" if item["wrong"] else
+                "correct fix" if item["offers"] else "no fix")
+        right = {"correct fix": fix.offered == item["offers"] and clean, "wrong answer": fix.wrong == item["wrong"],
+                 "over-promise": any(f.kind == "over_promise" for f in fix.flags), "no fix": not clean}[kind]
+        kinds[kind].append((item["set"], right, clean))
+    said = {"correct fix": "the right fix, clean", "wrong answer": "flagged as that wrong answer",
+            "over-promise": "flagged over_promise", "no fix": "not a clean success"}
+    out = []
+    for kind, rows in kinds.items():
+        for which in (1, 2):
+            got = [r for r in rows if r[0] == which]
+            if got:
+                out.append((kind, f"set {which}{' (held out)' if which == 2 else ''}", str(len(got)), said[kind],
+                            pct(sum(r[1] for r in got), len(got)), pct(sum(r[2] for r in got), len(got))))
+    return out
+
+
 def detector_rows(path: Path = REQUESTS) -> list[tuple[str, str, str, str, str]]:
     """(detector, items, precision, recall, target) on the labeled requests, all writers and each one."""
     items = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
@@ -284,6 +322,12 @@ def main(argv: list[str] | None = None) -> int:
     for key in next(iter(results.values())):
         print(f"| {key:<{width}} | {TARGETS.get(key, ''):<10} | "
               + " | ".join(f"{results[n][key]:<20}" for n in names) + " |")
+    fixes = fix_rows(services)
+    print(f"\nThe fix judge on {len(fixes) and sum(int(r[2]) for r in fixes)} trainee replies written by others "
+          f"({FIXES.name}; embedder {services.embedder.name}; set 2 was first measured after tuning on set 1)\n")
+    print("| replies | set | n | judged right means | judged right | clean success |\n|---|---|---|---|---|---|")
+    for row in fixes:
+        print("| " + " | ".join(row) + " |")
     detectors = detector_rows()
     print(f"\nDetectors on {REQUESTS.relative_to(REQUESTS.parent.parent.parent)} (development data: see its README "
           "for the first-look figures on unseen writers)\n")
@@ -291,7 +335,7 @@ def main(argv: list[str] | None = None) -> int:
     for row in detectors:
         print("| " + " | ".join(row) + " |")
     if args.json:
-        args.json.write_text(json.dumps({"customer": results, "detectors": detectors}, indent=2))
+        args.json.write_text(json.dumps({"customer": results, "fixes": fixes, "detectors": detectors}, indent=2))
     return 0
 
 

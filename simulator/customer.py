@@ -3,8 +3,11 @@
 State is explicit and replayable: `opening(scenario, seed) -> (turn, state)` and
 `next_turn(scenario, state, reply, scores, seed) -> (turn, state)`; nothing is mutated in place.
 
-What the customer conveys comes from the scenario (beats chosen from the reply's scores and acts, the
-mood and patience); how it is phrased comes from the backend. A phrasing is used only if it passes
+What the customer conveys comes from the scenario (beats chosen from the reply's scores and acts, the fix it
+offers judged against the scenario's resolutions and policy (`fixes.py`), the mood and patience); before the
+beat they correct a wrong fact and answer the trainee's questions about themselves (`questions.py`). Only an
+accepted resolution lets a beat end the session as resolved; a wrong fix never does. How it is phrased comes
+from the backend. A phrasing is used only if it passes
 every guard: close in meaning to the beat, no agent phrasing, keeps the beat's numbers and
 references, no hidden fact not yet unlocked, no repeat of an earlier turn, within the channel's length.
 Otherwise the beat text itself is sent and the fallback is counted.
@@ -129,6 +132,7 @@ class CustomerConfig:
     min_similarity: float = 0.7
     temperature: float = 0.7
     min_coverage: float = 0.5  # share of the beat's content words a phrasing keeps (0 for free rewriters)
+    fix_match: float = 0.0  # least similarity for a reply to offer a scenario fix; 0 = the embedder's default
 
 
 class Customer:
@@ -136,7 +140,7 @@ class Customer:
         self.backend = backend
         self.embedder = embedder
         self.config = config or CustomerConfig()
-        self.fixes = FixJudge(embedder)
+        self.fixes = FixJudge(embedder, self.config.fix_match or None)
 
     # --- the two moves ----------------------------------------------------------------------------
 
@@ -158,7 +162,7 @@ class Customer:
                         revealed=tuple(dict.fromkeys((*state.revealed, *fix.corrected_facts))))
         beat = self._choose(scenario, state, scores, acts, fix, answers)
         # What the customer says first: corrections of what the trainee got wrong, answers to their questions.
-        lead = " ".join([*fix.corrections, *(a.says for a in answers)])
+        lead = " ".join([*fix.corrections, *(a.says for a in answers if a.says)])
         if beat is None:
             outcome = "escalated" if state.frustration >= 0.5 else "abandoned"
             if state.replies >= scenario.max_turns:
@@ -184,14 +188,15 @@ class Customer:
                acts: ReplyActs, fix: FixVerdict, answers: Sequence[Answer]) -> CustomerState:
         care = (scores.get("empathy", 0.5) + scores.get("ownership", 0.5)) / 2
         # A clarifying question (a hidden fact, or anything they can answer) is progress, never a wasted turn.
-        helps = max(scores.get("solution", 0.5), 0.6 if (acts.asked_for or answers) else 0.0)
+        pertinent = [a for a in answers if a.topic != "secret"]
+        helps = max(scores.get("solution", 0.5), 0.6 if (acts.asked_for or pertinent) else 0.0)
         if fix.wrong:  # a wrong fix does not help, however confidently it is put
             helps = min(helps, 0.2)
         elif fix.offered and scenario.resolutions:
             helps = max(helps, 0.6)
         gain = DIFFICULTY[scenario.difficulty].gain
         delta = gain * (0.25 * (0.5 - care) + 0.35 * (0.5 - helps))
-        if acts.personal_data_in_public or acts.reasked_bot_data:
+        if acts.personal_data_in_public or acts.reasked_bot_data or acts.secrets_requested:
             delta += 0.2 * gain
         frustration = float(np.clip(state.frustration + delta, 0.0, 1.0))
         strikes = state.strikes + (1 if helps < 0.35 else 0)
@@ -203,7 +208,7 @@ class Customer:
         patience = max(1, scenario.persona.patience - level.patience_drop)
         if state.frustration >= level.escalate_at or state.strikes > patience:
             return None
-        asked = bool(acts.asked_for or answers)
+        asked = bool(acts.asked_for or any(a.topic != "secret" for a in answers))
         if fix.wrong:  # the scenario's own beat for a wrong fix, else the wrong answer's reaction, said once
             for beat in scenario.beats:
                 if beat.id not in state.played and beat.when.wrong_fix and _holds(beat, state, scores, acts, fix,

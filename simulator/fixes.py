@@ -1,10 +1,12 @@
 """The fix a reply offers, judged against the scenario: its accepted resolutions, wrong answers and policy.
 
-`FixJudge.judge(reply, scenario, revealed, cited)` finds, sentence by sentence, the scenario fix (accepted
-resolution or common wrong answer) a reply offers, by meaning: a sentence offers fix F when its closest
-example, among every fix's examples and a set of sentences that offer nothing (sympathy, questions,
-hand-offs), is one of F's, and close enough. A sentence that says the fix cannot be done ("I can't refund
-you") offers nothing. Then rules, each with the sentence as evidence:
+`FixJudge.judge(reply, scenario, revealed, cited)` finds, clause by clause, the scenario fix (accepted
+resolution or common wrong answer) a reply offers, by meaning: a clause offers fix F when its closest example
+clause, among every fix's example clauses and a set of sentences that offer nothing (sympathy, questions,
+hand-offs), is one of F's, close enough (`DOJO_FIX_MATCH`), and negated only if that example clause is ("I
+can't refund you" is not a refund). A question to the customer offers nothing, unless it is put as an offer
+("Would you like me to reship it?"). A wrong answer matched about as strongly as the best fix spoils it. Then
+rules, each with the sentence as evidence:
 
 - over_promise: an amount beyond the policy (a refund over `refund_up_to`, a credit over `credit_up_to`),
   or a delivery or visit promised before `deliver_from`. Flagged even when the customer accepts it.
@@ -12,8 +14,9 @@ you") offers nothing. Then rules, each with the sentence as evidence:
   what the customer paid or was charged that the record does not hold. The customer corrects it.
 - wrong_fix: the reply offers one of the scenario's wrong answers (e.g. what the knowledge base forbids).
 
-An accepted resolution counts only with what it needs (facts found, an article cited, now or earlier);
-otherwise `missing` says what is lacking. Everything here is deterministic given the embedder.
+An accepted resolution counts only with what it needs (facts found, asked for or named right from the record;
+an article cited, now or earlier), one of its `must_say` words and its `amount`; otherwise `missing` says
+what is lacking. Everything here is deterministic given the embedder.
 """
 
 from __future__ import annotations
@@ -43,7 +46,9 @@ NOT_A_FIX = (
 )
 # Says the fix is not done or cannot be done.
 NOT_DOING = re.compile(r"\b(can(no|')t|won'?t|unable|not able|no way|isn'?t possible|not possible|"
-                       r"don'?t|do not|never|nothing)\b", re.I)
+                       r"don'?t|do not|does not|doesn'?t|is not|isn'?t|are not|aren'?t|never|nothing|not)\b", re.I)
+OFFER_QUESTION = re.compile(r"\b(would you like (me|us) to|shall (i|we)|should (i|we)|do you want (me|us) to|"
+                            r"(can|could|may) (i|we)|how about|would (a|an|that)|would it help if)\b", re.I)
 MONEY = re.compile(r"(?P<cur>[£$€])\s?(?P<n>\d{1,3}(?:,\d{3})+|\d+)(?P<d>\.\d{1,2})?(?!\d)"
                    r"|(?P<n2>\d+(?:\.\d{1,2})?)\s?(?P<word>pounds|quid|dollars|euros|gbp|usd|eur)\b", re.I)
 CREDIT = re.compile(r"\b(credit|voucher|goodwill|compensation|gift ?card|discount|gesture|e-?gift|points|"
@@ -54,8 +59,9 @@ OFFERING = re.compile(r"\b(i'?ll|i will|we'?ll|we will|i'?ve|i have|we'?ve|we ha
                       r"we'?re going to|going to|let me|i'?d like to|happy to|offer|add(ed|ing)?|issu(e|ed|ing)|"
                       r"process(ed|ing)?|arrang(e|ed|ing)|send(ing)?|sent|give|giving|put)\b", re.I)
 PROMISE = re.compile(r"\b(will|'ll|going to|guarantee\w*|promise\w*|definitely|certainly|expect|should)\b", re.I)
-ARRIVAL = re.compile(r"\b(arriv\w*|deliver\w*|with you|reach(es)? you|get (it )?to you|be there|turn up|visit|"
-                     r"engineer|technician|courier|dispatch\w*|ship\w*|in your hands|at your door)\b", re.I)
+ARRIVAL = re.compile(r"\b(arriv\w*|deliver(ed|y)?\b(?! (it|them) (today|tomorrow))|with you|reach(es)? you|"
+                     r"get (it |them )?to you|be there|turn up|visit|engineer|technician|in your hands|at your door|"
+                     r"get (it|them) (by|on|before)|have (it|them) (by|on|before))\b", re.I)
 WEEKDAYS = {name.lower(): i for i, name in enumerate(calendar.day_name)}
 MONTHS = {name.lower(): i for i, name in enumerate(calendar.month_name) if name}
 MONTHS.update({name.lower(): i for i, name in enumerate(calendar.month_abbr) if name})
@@ -73,6 +79,7 @@ NUMBERS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3}
 REFERENCE = re.compile(r"\b[A-Z]{1,5}-\d{3,}\b|\b[A-Z]{2,5}\d{4,}\b")
 
 MATCH = {"minilm": 0.55, "hashing": 0.55}  # least similarity to a fix's closest example, by embedder family
+WRONG_MARGIN = 0.05  # a wrong answer matched this close to the best resolution match overrides it
 
 
 class Embedder(Protocol):
@@ -86,6 +93,8 @@ class Flag:
     kind: str  # over_promise | wrong_fact | wrong_fix
     message: str
     evidence: str
+    said: str = ""  # wrong_fact: what the trainee said, and what the record has
+    right: str = ""
 
     def as_dict(self) -> dict:
         return {"kind": self.kind, "message": self.message, "evidence": self.evidence}
@@ -114,17 +123,24 @@ class FixJudge:
         self.embedder = embedder
         family = "hashing" if str(getattr(embedder, "name", "")).startswith("hashing") else "minilm"
         self.min_similarity = MATCH[family] if min_similarity is None else min_similarity
-        self._cache: dict[tuple[str, int, str], tuple[list[tuple[str, str]], np.ndarray]] = {}
+        self._cache: dict[tuple[str, int, str], tuple[list[tuple[str, str]], list[str], np.ndarray]] = {}
 
-    def _examples(self, scenario: Scenario) -> tuple[list[tuple[str, str]], np.ndarray]:
+    def _examples(self, scenario: Scenario) -> tuple[list[tuple[str, str]], list[str], np.ndarray]:
         key = (scenario.id, scenario.version, str(scenario.source))
         if key not in self._cache:
-            owners = [("resolution", r.id) for r in scenario.resolutions for _ in r.examples]
-            owners += [("wrong", w.id) for w in scenario.wrong_answers for _ in w.examples]
+            # Every clause of every example, so "I can't change the address, but I can send it to a locker" is
+            # matched by its offer, and a clause's negation can be compared with the reply clause's.
+            owners: list[tuple[str, str]] = []
+            texts: list[str] = []
+            for kind, fixes in (("resolution", scenario.resolutions), ("wrong", scenario.wrong_answers)):
+                for fix in fixes:
+                    for example in fix.examples:
+                        for clause in clauses(example):
+                            owners.append((kind, fix.id))
+                            texts.append(clause)
             owners += [("none", "")] * len(NOT_A_FIX)
-            texts = [e for r in scenario.resolutions for e in r.examples]
-            texts += [e for w in scenario.wrong_answers for e in w.examples] + list(NOT_A_FIX)
-            self._cache[key] = owners, self.embedder.embed(texts)
+            texts += list(NOT_A_FIX)
+            self._cache[key] = owners, texts, self.embedder.embed(texts)
         return self._cache[key]
 
     def judge(self, reply: str, scenario: Scenario, revealed: Iterable[str] = (),
@@ -132,26 +148,39 @@ class FixJudge:
         parts = sentences(reply)
         flags = [*over_promises(parts, scenario), *wrong_facts(parts, scenario)]
         offered, wrong, evidence, best = None, None, "", 0.0
+        wrong_evidence, wrong_best = "", 0.0
         if (scenario.resolutions or scenario.wrong_answers) and parts:
-            owners, examples = self._examples(scenario)
-            sims = self.embedder.embed(parts) @ examples.T  # sentences x examples
-            for i, sentence in enumerate(parts):
+            owners, texts, examples = self._examples(scenario)
+            pieces = [c for sentence in parts for c in clauses(sentence)]
+            sims = self.embedder.embed(pieces) @ examples.T  # clauses x examples
+            for i, piece in enumerate(pieces):
+                if piece.rstrip().endswith("?") and not OFFER_QUESTION.search(piece):
+                    continue  # a question to the customer offers nothing ("Could you tell me the order number?")
                 j = int(np.argmax(sims[i]))
                 kind, ident = owners[j]
                 sim = float(sims[i, j])
-                if kind == "none" or sim < self.min_similarity or sim <= best:
+                if kind == "none" or sim < self.min_similarity:
                     continue
-                if NOT_DOING.search(sentence) and not _negated_example(scenario, ident):
-                    continue
-                best, evidence = sim, sentence
-                offered, wrong = (ident, None) if kind == "resolution" else (None, ident)
+                if bool(NOT_DOING.search(piece)) != bool(NOT_DOING.search(texts[j])):
+                    continue  # "I'm not able to redirect it" is not "I've redirected it"
+                if kind == "wrong" and sim > wrong_best:
+                    wrong_best, wrong_evidence, wrong = sim, piece, ident
+                elif kind == "resolution" and sim > best:
+                    best, evidence, offered = sim, piece, ident
+        if wrong is not None and wrong_best >= best - WRONG_MARGIN:
+            # a wrong part as strong as the fix spoils it ("sent by express; post the old pair back at your own cost")
+            offered, evidence, best = None, wrong_evidence, wrong_best
+        else:
+            wrong = None
         if wrong is not None:
             fix = next(w for w in scenario.wrong_answers if w.id == wrong)
             flags.append(Flag("wrong_fix", f"Offered a wrong fix: {fix.description}", evidence))
         missing: tuple[str, ...] = ()
         if offered is not None:
             fix = next(r for r in scenario.resolutions if r.id == offered)
-            missing = needs_missing(fix, set(revealed), {*cited, *_cited_in(reply, scenario)})
+            found = {*revealed, *stated_facts(reply, scenario)}
+            missing = needs_missing(fix, found, {*cited, *_cited_in(reply, scenario)})
+            missing += details_missing(fix, reply, scenario)
         corrections, corrected = corrections_for(flags, scenario)
         return FixVerdict(
             resolution=offered if offered is not None and not missing else None, offered=offered, wrong=wrong,
@@ -159,14 +188,39 @@ class FixJudge:
             evidence=evidence, similarity=best)
 
 
-def _negated_example(scenario: Scenario, ident: str) -> bool:
-    fixes = {f.id: f for f in (*scenario.resolutions, *scenario.wrong_answers)}
-    return ident in fixes and any(NOT_DOING.search(e) for e in fixes[ident].examples)
+_CLAUSE = re.compile(r"(?:,|;|\s[-–—])\s+(?=but\b|however\b|though\b|instead\b)|;\s+|\s+but\s+(?=i\b|we\b|i'|we')",
+                     re.I)
+
+
+def clauses(sentence: str) -> list[str]:
+    """A sentence cut where it turns ("I can't switch it off, but I've sent you a code"), so a refusal in one part
+    does not hide the fix in the other."""
+    return [c.strip() for c in _CLAUSE.split(sentence) if c and c.strip()] or [sentence]
 
 
 def _cited_in(reply: str, scenario: Scenario) -> tuple[str, ...]:
     text = reply.lower()
     return tuple(a for a in scenario.kb_articles if f"kb:{a}" in text or a in text)
+
+
+def stated_facts(reply: str, scenario: Scenario) -> tuple[str, ...]:
+    """Hidden facts the reply states itself, rightly: an order found in the record and named ("I can see order
+    ORD-48213") has been identified as surely as one the customer gave."""
+    refs = set(REFERENCE.findall(reply))
+    return tuple(f.id for f in scenario.facts if (tokens := set(REFERENCE.findall(f.says))) and tokens <= refs)
+
+
+def details_missing(fix: Fix, reply: str, scenario: Scenario) -> tuple[str, ...]:
+    """What the offer lacks of the fix's details: one of its `must_say` words, its `amount` (another amount named)."""
+    out = []
+    lowered = reply.lower()
+    if fix.must_say and not any(re.search(rf"(?<!\w){re.escape(w.lower())}(?!\w)", lowered) for w in fix.must_say):
+        out.append("say:" + " or ".join(fix.must_say))
+    if fix.amount is not None:
+        named = [a for a in amounts(reply) if a > 0]
+        if named and not any(abs(a - fix.amount) < 0.005 for a in named):
+            out.append(f"amount:{scenario.policy.currency}{fix.amount:.2f}")
+    return tuple(out)
 
 
 def needs_missing(fix: Fix, revealed: set[str], cited: set[str]) -> tuple[str, ...]:
@@ -230,32 +284,51 @@ def dates_in(sentence: str, today: date) -> list[date]:
     return out
 
 
+_NOT_ARRIVAL = re.compile(r"\b(before|ahead of|in time for|until|since|sent|send|sending|dispatch\w*|ship\w*|post\w*|"
+                          r"goes out|going out|leaves|leaving|packed|"
+                          r"order\w*|was due|due on)\W+((?:\w+\W+){0,12})$", re.I)
+
+
+_SERVICE = re.compile(r"\b(express|standard|next[- ]day|priority|tracked|free|same[- ]day) delivery\b", re.I)
+
+
+def promised_dates(sentence: str, today: date) -> list[date]:
+    """The dates a sentence promises something arrives on: not a deadline ("before Saturday"), not the day it is sent
+    ("I've sent it today"), not a date in the past of the order."""
+    out = []
+    for m in DATE_WORDS.finditer(sentence):
+        before = _NOT_ARRIVAL.search(sentence[: m.start()])
+        if before and not ARRIVAL.search(_SERVICE.sub(" ", before.group(2))):
+            continue
+        out += dates_in(m.group(0), today)
+    return out
+
+
 def over_promises(parts: Sequence[str], scenario: Scenario) -> list[Flag]:
     policy, flags = scenario.policy, []
     known = {round(a, 2) for v in record_values(scenario.customer_record) for a in amounts(v)}
     cur = policy.currency
-    for sentence in parts:
+    for sentence in [c for part in parts for c in clauses(part)]:
         if sentence.rstrip().endswith("?") and not OFFERING.search(sentence):
             continue
         if NOT_DOING.search(sentence) and not OFFERING.search(sentence):
             continue
         for value in amounts(sentence):
             credit = bool(CREDIT.search(sentence))
-            refund = bool(REFUND.search(sentence)) or not credit
+            refund = bool(REFUND.search(sentence))
             if credit and policy.credit_up_to is not None and value > policy.credit_up_to + 0.005 \
                     and round(value, 2) not in known:
                 what = f"up to {_money(policy.credit_up_to, cur)}" if policy.credit_up_to else "none"
                 flags.append(Flag("over_promise", f"Offered {_money(value, cur)} in credit or compensation; this "
                                   f"case allows {what}.", sentence))
-            elif refund and not credit and policy.refund_up_to is not None and \
-                    value > policy.refund_up_to + 0.005 and (REFUND.search(sentence) or OFFERING.search(sentence)):
+            elif refund and not credit and policy.refund_up_to is not None and value > policy.refund_up_to + 0.005:
                 flags.append(Flag("over_promise", f"Promised {_money(value, cur)}; the most this case allows "
                                   f"back is {_money(policy.refund_up_to, cur)} (the refund limit).", sentence))
         if policy.deliver_from and policy.today and ARRIVAL.search(sentence) and PROMISE.search(sentence) \
                 and not sentence.rstrip().endswith("?"):
             today, earliest = date.fromisoformat(policy.today), date.fromisoformat(policy.deliver_from)
-            found = dates_in(sentence, today)  # the last date named is the arrival ("sent today, with you Friday")
-            early = [max(found)] if found and max(found) < earliest else []
+            found = promised_dates(sentence, today)
+            early = [min(found)] if found and min(found) < earliest else []
             if early and not re.search(r"\b(was|were|had|should have|supposed to|due)\b", sentence, re.I):
                 flags.append(Flag("over_promise", f"Promised {early[0]:%A %d %B}; the earliest date this case "
                                   f"can promise is {earliest:%A %d %B}.", sentence))
@@ -273,17 +346,49 @@ def wrong_facts(parts: Sequence[str], scenario: Scenario) -> list[Flag]:
     known_amounts |= {round(a, 2) for a in amounts(scenario.opening)}
     flags = []
     for sentence in parts:
+        new = bool(NEW_REFERENCE.search(sentence))  # a reference the agent has just made (a new booking) is new
         for ref in REFERENCE.findall(sentence):
-            if ref not in known_refs and _prefix(ref) in prefixes:
-                flags.append(Flag("wrong_fact", f"Said {ref}; the record has {prefixes[_prefix(ref)]}.", sentence))
+            if ref not in known_refs and _prefix(ref) in prefixes and not new:
+                right = prefixes[_prefix(ref)]
+                flags.append(Flag("wrong_fact", f"Said {ref}; the record has {right}.", sentence, ref, right))
         if PAID.search(sentence) and not (REFUND.search(sentence) or CREDIT.search(sentence)) and known_amounts:
             for value in amounts(sentence):
                 if round(value, 2) not in known_amounts and not any(abs(value - 2 * k) < 0.01 for k in known_amounts):
                     near = min(known_amounts, key=lambda k: abs(k - value))
                     cur = scenario.policy.currency
                     flags.append(Flag("wrong_fact", f"Said {_money(value, cur)}; the record has "
-                                      f"{_money(near, cur)}.", sentence))
+                                      f"{_money(near, cur)}.", sentence, _money(value, cur), _money(near, cur)))
+        flags += _wrong_order_date(sentence, scenario)
     return flags
+
+
+ORDERED = re.compile(r"\b(you|it was|was|were|order was)\s+(ordered|placed|bought|purchased)\b|"
+                     r"\b(ordered|bought|purchased) (it|them|this|that) on\b", re.I)
+
+
+def _wrong_order_date(sentence: str, scenario: Scenario) -> list[Flag]:
+    """'You ordered it on Thursday' when the record says the order was placed on another day."""
+    orders = [o for o in scenario.customer_record.get("orders") or [] if o.get("date")]
+    if not orders or not ORDERED.search(sentence) or sentence.rstrip().endswith("?"):
+        return []
+    try:
+        placed = {date.fromisoformat(str(o["date"])[:10]) for o in orders}
+    except ValueError:
+        return []
+    today = date.fromisoformat(scenario.policy.today) if scenario.policy.today else max(placed) + timedelta(days=7)
+    # a weekday in a sentence about the past is the last one, not the next one
+    named = [d - timedelta(days=7) if d > today else d for d in dates_in(sentence, today)]
+    named = [d for d in named if d <= today]
+    if not named or set(named) & placed:
+        return []
+    right = min(placed, key=lambda d: abs((d - named[0]).days))
+    said_text, right_text = f"{named[0]:%A %d %B}", f"{right:%A %d %B}"
+    return [Flag("wrong_fact", f"Said the order was placed on {said_text}; the record has {right_text}.", sentence,
+                 said_text, right_text)]
+
+
+NEW_REFERENCE = re.compile(r"\b(new|replacement|rebook\w*|booked|reference for|confirmation|your ticket|case number|"
+                           r"created|raised|opened)\b", re.I)
 
 
 def _prefix(ref: str) -> str:
@@ -294,12 +399,13 @@ def corrections_for(flags: Sequence[Flag], scenario: Scenario) -> tuple[tuple[st
     """What the customer says back to each wrong fact, and the hidden facts saying it gives away."""
     out, facts = [], []
     for flag in flags:
-        if flag.kind != "wrong_fact":
+        if flag.kind != "wrong_fact" or not flag.right:
             continue
-        said, right = re.match(r"Said (\S+); the record has (\S+)\.", flag.message).groups()
-        if REFERENCE.fullmatch(right):
-            out.append(f"That's not my number, it's {right}.")
-            facts += [f.id for f in scenario.facts if right in f.says]
+        if REFERENCE.fullmatch(flag.right):
+            out.append(f"That's not my number, it's {flag.right}.")
+            facts += [f.id for f in scenario.facts if flag.right in f.says]
+        elif MONEY.fullmatch(flag.right):
+            out.append(f"It was {flag.right}, not {flag.said}.")
         else:
-            out.append(f"It was {right}, not {said}.")
+            out.append(f"I ordered it on {flag.right.split(' ', 1)[1].lstrip('0')}, not {flag.said.split(' ', 1)[0]}.")
     return tuple(dict.fromkeys(out)), tuple(dict.fromkeys(facts))

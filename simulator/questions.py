@@ -9,7 +9,8 @@ tried. `answer_questions(reply, scenario, acts, seed)` finds each question sente
 - a question about their own contact details the scenario does not spell out gets "the one on my
   account" (a real customer does not invent a new address);
 - on a public channel, a question asking them to post personal data gets a refusal to post it there;
-- any other question put to them gets an in-character "no idea".
+- any other question put to them gets an in-character "no idea";
+- asked for a password, a one-time code, a PIN or card details, they refuse (and it costs the trainee).
 
 Questions that are offers ("Would you like me to...?") or conversational ("Does that help?") are not
 questions to answer. Every answer is a `Answer` with the topic, so the customer (and the benchmark) can
@@ -63,19 +64,26 @@ FACT_QUESTION = re.compile(r"\b(what|which|when|where|who|how|did|do|does|have|h
 NO_IDEA = ("No idea, sorry.", "I don't know, honestly.", "Not sure, sorry.", "I've no idea.")
 ON_FILE = ("It's the one on my account.", "The one you have on file.")
 NOT_IN_PUBLIC = "I'm not posting that on here for everyone to see."
+# What a customer says when asked for a secret: they have been told never to hand it over.
+REFUSES = {"password": "I'm not giving out my password, you shouldn't need it.",
+           "one-time code": "The text says never to share that code with anyone, so no.",
+           "PIN": "I'm not telling anyone my PIN.",
+           "full card number": "I'm not typing my card number in here.",
+           "card security code": "I'm not giving you the code off the back of my card.",
+           "security answers": "I'm not giving out my security answers."}
 
 
 @dataclass(frozen=True)
 class Answer:
     topic: str  # a topic id, or "unknown" for a question the customer cannot answer
     question: str
-    says: str
+    says: str  # empty when another answer already says it
 
 
 def answer_questions(reply: str, scenario: Scenario, acts: ReplyActs, seed: int = 0) -> tuple[Answer, ...]:
     """The customer's answers to the reply's questions, in order; none for hidden-fact questions."""
     fact_keys = [k.lower() for f in scenario.facts for k in f.asked_by]
-    out: list[Answer] = []
+    out: list[Answer] = [Answer("secret", kind, REFUSES[kind]) for kind in acts.secrets_requested[:1]]
     seen: set[str] = set()
     for question in sentences(reply):
         if not QUESTION.search(question) or NOT_ASKING.search(question):
@@ -94,7 +102,10 @@ def answer_questions(reply: str, scenario: Scenario, acts: ReplyActs, seed: int 
             if topic in seen:
                 continue
             seen.add(topic)
-            out.append(Answer(topic, question, _answer(topic, question, scenario, seed)))
+            says = _answer(topic, question, scenario, seed)
+            if any(a.says and (says in a.says or a.says in says) for a in out):
+                says = ""  # answered already: the postcode is in the address they just gave
+            out.append(Answer(topic, question, says))
     return tuple(out)
 
 

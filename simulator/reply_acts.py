@@ -75,6 +75,95 @@ def personal_kinds(sentence: str) -> set[str]:
     return kinds
 
 
+# What no one at the company ever needs from a customer: asking for it is a fault on any channel.
+SECRETS = {
+    "password": r"pass ?words?|passcodes?|pass ?phrases?|pwd\b|\bpw\b|log-?in deets|"
+                r"(your|ur) log-?in\b(?! (page|screen|link|button|issue|problem))|log-?in (details|credentials|info)|"
+                r"sign-?in (details|credentials|creds)|log-?in creds|username and pass|what'?s the log-?in|the log"
+                r"-?in you use",
+    "one-time code": r"one[- ]time (?:pass)?codes?|\botps?\b|verification codes?|2fa codes?|2fa\b|"
+                     r"authenticat\w* (code|app)|sms codes?|backup codes?|recovery codes?|(?:six|6)[- ]digit(s)?\b|"
+                     r"(?<!confirmation )(?<!promo )(?<!discount )(?<!voucher )(?<!post )(?<!zip )(?<!sort )"
+                     r"(?<!reference )(?<!booking )(?<!tracking )(?<!product )(?<!error )(?<!gift card )"
+                     r"(?<!qr )(?<!area )(?<!security )\bcodes?\b(?= .{0,40}\b(sent|texted|text|sms|e-?mail|inbox|"
+                     r"app|came|landed|arriv\w*|popped|showing|displayed|generated|received|got|on its way|"
+                     r"through|phone|mobile)\b)|(sent|texted|text|sms|e-?mailed|app|authenticator)\b.{0,40}(?<!qr )"
+                     r"(?<!promo )(?<!discount )(?<!voucher )(?<!gift )(?<!booking )(?<!confirmation )\bcodes?\b",
+    "PIN": r"\bpins?\b",
+    "full card number": r"(?:(?:full|whole|long|entire|complete|16[- ]digit) ){1,2}(?:credit |debit )?card (?:numbe"
+                    r"r|no\.?)|"
+                        r"long number on (?:the|your)( front of( the| your)?)? card|"
+                        r"(full|whole|long) number (on|across) (the front of )?(the|your) card|card'?s 16[- ]digit|"
+                        r"(?<!rewards )(?<!loyalty )(?<!membership )(?<!gift )(?<!club )(?<!member )(?<!points )"
+                        r"(?<!library )(?<!nectar )\b(credit |debit |bank )?card (?:number|no\.?|details)",
+    "card security code": r"\b(?:cvv2?|cvc2?|cv2)\b|security code (on|from) the (back|reverse)|(?:3|three)[- ]digit"
+                          r"(s)? "
+                          r"(?:security )?(code|on the back)|digits on the back|three-digit security code|"
+                          r"card'?s? security code",
+    "security answers": r"memorable (?:word|information|info|answer|phrase)|security (?:question|answer|q)s?\b|"
+                        r"mother'?s maiden name|characters? \d+(, \d+)* (and|&) \d+",
+}
+_SECRET_NOUNS = {kind: re.compile(rf"(?:{pattern})", re.I) for kind, pattern in SECRETS.items()}
+# Giving it to the company: a verb or a question that hands the secret over.
+_GIVE = re.compile(r"\b(reply|respond|send|share|give|tell|provide|confirm|post|comment|tweet|dm|message|paste|"
+                   r"read|write|drop|pop|let (me|us) know|what(?:'s| is| are| was| were)|whats|need|needed|"
+                   r"require[sd]?|answer|spell|quote|include|attach|whatsapp|text (it|them|us|me)|"
+                   r"(can|could|may) (i|we) (have|get|take|grab)|type|go ahead|just need|list|supply|verify with|which|"
+                   r"what (does|did|do)|state|help to have|would need)\b|^\s*(\w+[!,.]?\s+){0,2}(and |also )?(the|y"
+                   r"our|ur)\b[^?]*\?\s*$", re.I)
+# Handing it over here, explicitly: this beats a self-service instruction in the same sentence.
+_HANDOVER = re.compile(r"\b(reply|respond|send|share|give|tell|post|comment|tweet|paste|"
+                       r"read( it| that| them| those)? (out|back)|"
+                       r"drop|pop|whatsapp|text (it|them|us|me))\b.{0,40}\b(here|below|chat|comments?|us|me|"
+                       r"replies|thread|this (post|email|chat))\b|\b(tell|give|send|dm|message|whatsapp) (me|us)\b|"
+                       r"\b(reply|respond) (with|w/)|\bwhat(?:'s| is| are|s| does| did)\b|\bwhich\b|"
+                       r"\b(send|give|share|provide|post|paste|drop|pop|supply|read out)( me| us)? (your|ur|the|that|"
+                       r"those|it|them)\b|"
+                       r"\b(paste|type|pop|drop|post) (it|them|that|your [\w ]+?) (here|below|in (the|this) (chat|"
+                       r"comments?|thread|reply))", re.I)
+# Self-service: the customer uses the secret themselves ("reset your password", "enter the code in the app").
+_SELF_SERVICE = re.compile(r"\b(reset|change|update|create|set up a new|choose|pick|forgot|forgotten|"
+                           r"enter (it|them|the code|your [\w ]+?) (in|into|on)|into (the|your) (\w+ )?(app|website"
+                           r"|site|"
+                           r"checkout|screen|page|box|field|form|portal)|in the (app|website|checkout|screen|page|b"
+                           r"ox|field|"
+                           r"form|portal|browser)|on the (website|site|screen|page|app)|at the prompt|keep it)\b",
+                           re.I)
+_SECRET_WARNING = re.compile(r"\b(never|don'?t|do not|won'?t|will not|no need|not need|shouldn'?t|should not|nobody|"
+                      r"no one|without|not to|nothing (you need|to send|needed)|no (\w+ )?(needed|required)|"
+                      r"(wasn'?t|was not|isn'?t|is not|not) from us|scam|phishing|fraudulent)\b", re.I)
+_PARTIAL_CARD = re.compile(r"\b(last|first|final) (four|4|six|6|three|3|two|2) (digits|numbers)\b", re.I)
+
+
+def secret_requests(reply: str) -> list[tuple[str, str]]:
+    """(kind, sentence) for each sentence that asks the customer to hand over a secret."""
+    found = []
+    before: set[str] = set()  # the secrets the sentence before named ("I've sent a code. Reply with it here.")
+    for sentence in sentences(join_lists(reply)):
+        named = {kind for kind, pattern in _SECRET_NOUNS.items() if pattern.search(sentence)}
+        previous, before = before, named
+        if _SECRET_WARNING.search(sentence):
+            before = set()
+            continue
+        asking = re.sub(r"\b(by|in the|via) post\b", " ", AGENT_TELLS.sub(" ", sentence), flags=re.I)
+        if not _GIVE.search(asking):
+            continue
+        if not named and previous and re.search(r"\b(it|them|that)\b", asking, re.I) and _HANDOVER.search(asking):
+            found.extend((kind, sentence) for kind in sorted(previous))
+            continue
+        if _SELF_SERVICE.search(asking) and not _HANDOVER.search(asking):
+            continue
+        for kind, pattern in _SECRET_NOUNS.items():
+            match = pattern.search(sentence)
+            if not match:
+                continue
+            if kind == "full card number" and _PARTIAL_CARD.search(sentence) and not re.search(
+                    r"full|whole|long|16", sentence, re.I):
+                continue
+            found.append((kind, sentence))
+    return found
+
+
 @dataclass(frozen=True)
 class ReplyActs:
     asked_for: tuple[str, ...] = ()
@@ -83,6 +172,7 @@ class ReplyActs:
     moves_private: bool = False
     personal_data_in_public: tuple[str, ...] = ()
     reasked_bot_data: tuple[str, ...] = ()
+    secrets_requested: tuple[str, ...] = ()  # password, one-time code, PIN, ...: asked for on any channel
 
 
 _BOUNDARY = re.compile(r"(?<=[.!?])\s+|\n+")
@@ -206,4 +296,5 @@ def analyse(reply: str, scenario: Scenario) -> ReplyActs:
         in_public += tuple(k for k, _ in personal_data_disclosed(reply))
     return ReplyActs(asked_for=asked, cited=cited, personal_data_requested=kinds, moves_private=private,
                      personal_data_in_public=tuple(dict.fromkeys(in_public)),
-                     reasked_bot_data=tuple(f for f in asked if f in scenario.bot_collected))
+                     reasked_bot_data=tuple(f for f in asked if f in scenario.bot_collected),
+                     secrets_requested=tuple(dict.fromkeys(k for k, _ in secret_requests(reply))))

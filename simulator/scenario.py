@@ -67,6 +67,8 @@ class Fix:
     needs_facts: tuple[str, ...] = ()
     needs_cited: str | None = None
     customer_says: str | None = None  # wrong answers: the customer's reaction
+    must_say: tuple[str, ...] = ()  # resolutions: at least one of these in the offer
+    amount: float | None = None  # resolutions: the amount it gives
 
 
 @dataclass(frozen=True)
@@ -547,7 +549,8 @@ def _fix(raw: dict) -> Fix:
     needs = raw.get("needs", {})
     return Fix(id=raw["id"], description=raw["description"], examples=tuple(raw["examples"]),
                needs_facts=tuple(needs.get("facts", ())), needs_cited=needs.get("cited"),
-               customer_says=raw.get("customer_says"))
+               customer_says=raw.get("customer_says"), must_say=tuple(raw.get("must_say", ())),
+               amount=raw.get("amount"))
 
 
 def article_ids(folder: Path) -> set[str]:

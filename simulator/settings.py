@@ -86,6 +86,10 @@ class Settings:
     min_similarity: float = field(default=0.7, metadata={
         "env": "DOJO_MIN_SIMILARITY",
         "doc": "Guard: least embedding cosine between a phrasing and the scripted beat it rewrites."})
+    fix_match: float = field(default=0.0, metadata={
+        "env": "DOJO_FIX_MATCH",
+        "doc": "Least cosine between a reply's clause and a scenario fix's example for the reply to offer that fix; "
+               "0 = the embedder's calibrated default (MiniLM 0.55)."})
     threads: int = field(default=0, metadata={
         "env": "DOJO_TORCH_THREADS", "doc": "torch CPU threads; 0 = torch's default."})
     seed: int | None = field(default=None, metadata={

@@ -37,14 +37,14 @@ def test_save_raises_the_version_and_keeps_comments(store, library):
     edited = draft.text.replace("patience: 4", "patience: 3")
     saved = store.save(Draft(draft.name, edited, draft.fingerprint))
     on_disk = (library / "late-parcel-chat.yaml").read_text()
-    assert saved.previous_version == 1 and saved.version == 2
-    assert "version: 2" in on_disk and "patience: 3" in on_disk and on_disk.startswith("# Late delivery")
+    assert saved.previous_version == 2 and saved.version == 3
+    assert "version: 3" in on_disk and "patience: 3" in on_disk and on_disk.startswith("# Late delivery")
     assert saved.draft.fingerprint != draft.fingerprint and saved.draft.text == on_disk
 
 
 def test_a_higher_version_typed_by_the_trainer_is_kept(store):
     draft = store.open("late-parcel-chat.yaml")
-    saved = store.save(Draft(draft.name, draft.text.replace("version: 1", "version: 7"), draft.fingerprint))
+    saved = store.save(Draft(draft.name, draft.text.replace("version: 2", "version: 7"), draft.fingerprint))
     assert saved.version == 7
 
 
@@ -76,7 +76,7 @@ def test_two_trainers_saving_the_same_opening_at_once_one_wins_one_is_told(store
     [t.start() for t in threads]
     [t.join() for t in threads]
     assert sorted(type(r).__name__ for r in results) == ["SaveConflict", "Saved"]
-    assert "version: 2" in (library / "late-parcel-chat.yaml").read_text()
+    assert "version: 3" in (library / "late-parcel-chat.yaml").read_text()
 
 
 def test_invalid_text_is_not_saved_and_the_file_is_untouched(store, library):
@@ -86,6 +86,15 @@ def test_invalid_text_is_not_saved_and_the_file_is_untouched(store, library):
                                              "one of calm"):
         store.save(Draft(draft.name, draft.text.replace("mood: annoyed", "mood: grumpy"), draft.fingerprint))
     assert (library / "late-parcel-chat.yaml").read_text() == before
+
+
+def test_the_editor_reports_a_bad_resolution_field_as_dojo_validate_does(store):
+    draft = store.open("late-parcel-chat.yaml")
+    text = draft.text.replace("needs: {facts: [order_number]}", "needs: {facts: [order_no]}", 1)
+    line = next(i for i, x in enumerate(text.splitlines(), 1) if "order_no]" in x)
+    assert [str(p) for p in store.check(draft.name, text).problems] == [
+        f"late-parcel-chat.yaml:{line}: resolutions[0].needs.facts[0]: unknown fact 'order_no'; "
+        "facts: order_number, deadline"]
 
 
 def test_id_clash_with_another_file_is_a_problem(store):
@@ -143,8 +152,8 @@ def test_editor_api_open_check_playtest_save(client, library):
     assert "ORD-48213. And I emailed" in transcript[-1]["text"] and "Empathy" in feedback
 
     new_fp, saved_text, problems, status, *_ = client.predict(name, fp, edited, api_name="/save_scenario")
-    assert "version 1 → version 2" in status and new_fp != fp
-    assert (library / name).read_text() == saved_text and "version: 2" in saved_text
+    assert "version 2 → version 3" in status and new_fp != fp
+    assert (library / name).read_text() == saved_text and "version: 3" in saved_text
     with pytest.raises(Exception, match="changed on disk since you opened it"):
         client.predict(name, fp, edited + "\n# again", api_name="/save_scenario")
     record = client.predict("late-parcel-chat", api_name="/start")[1]

@@ -38,7 +38,7 @@ def test_validate_passes_on_the_library():
 
 def test_validate_reports_problems_one_per_line_and_exits_1(tmp_path):
     bad = tmp_path / "bad.yaml"
-    bad.write_text((ROOT / "scenarios" / "late-parcel-chat.yaml").read_text().replace("version: 1", "version: one"))
+    bad.write_text((ROOT / "scenarios" / "late-parcel-chat.yaml").read_text().replace("version: 2", "version: one"))
     done = dojo("validate", str(bad))
     assert done.returncode == 1
     assert done.stdout.strip().splitlines() == [f"{bad}:5: version: 'one' is text; expected a whole number"]

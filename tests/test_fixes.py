@@ -172,14 +172,8 @@ def test_bad_resolution_fields_are_one_clear_line_each(old, new, expected):
         [str(p) for p in err.value.problems]
 
 
-# Packaged scenarios that say what correct looks like; the rest are still to be written (issue 16 stays open).
-DONE = {"late-parcel-chat"}
-
-
 @pytest.mark.parametrize("path", sorted(SCENARIOS.glob("*.yaml")), ids=lambda p: p.stem)
-def test_every_packaged_scenario_says_what_correct_looks_like(request, path):
-    if path.stem not in DONE:
-        request.applymarker(pytest.mark.xfail(strict=True, reason="issue 16 (open): resolutions not written yet"))
+def test_every_packaged_scenario_says_what_correct_looks_like(path):
     scenario = load_scenario(path)
     assert scenario.resolutions and scenario.wrong_answers, path.name
     assert scenario.policy.today and scenario.policy.refund_up_to is not None, path.name
@@ -210,3 +204,61 @@ def test_detectors_meet_their_targets_on_the_labeled_requests():
         fp = sum(predict(i) and not i[label] for i in items)
         fn = sum(not predict(i) and i[label] for i in items)
         assert tp / (tp + fp) >= 0.95 and tp / (tp + fn) >= 0.95, (label, tp, fp, fn)
+
+
+def test_asked_for_their_password_the_customer_refuses_and_it_costs(practice, parcel):
+    asks = "I'm sorry about the wait. Please send me your password and we'll check the account."
+    fine = "I'm sorry about the wait. Please never share your password with anyone; we'll check the account."
+    run, results = play(practice, parcel, asks)
+    calm, _ = play(practice, parcel, fine)
+    assert results[0].customer.answers[0].topic == "secret"
+    assert "password" in run.session.messages[-1].text.lower()
+    assert not next(r for r in results[0].rules if r.rule == "no_secrets_requested").passed
+    assert run.session.state.frustration > calm.session.state.frustration
+
+
+def test_a_wrong_amount_or_order_date_is_corrected(practice, parcel):
+    run, results = play(practice, parcel, "I see you were charged £24.00 for it and ordered it on Friday.")
+    kinds = [f.message for f in results[0].customer.fix.flags]
+    assert kinds == ["Said £24.00; the record has £42.00.",
+                     "Said the order was placed on Friday 20 November; the record has Monday 16 November."]
+    text = run.session.messages[-1].text
+    assert "It was £42.00, not £24.00." in text and "16 November" in text
+    _, right = play(practice, parcel, "You ordered it on 16 November and paid £42.00, I can see that.")
+    assert right[0].customer.fix.flags == ()
+
+
+def test_naming_the_right_order_from_the_record_identifies_it(practice, parcel):
+    run, results = play(practice, parcel, f"I'm sorry, I can see order ORD-48213 here. {RESHIP}")
+    assert results[0].customer.fix.resolution == "express_reship" and run.session.outcome == "resolved"
+
+
+def test_a_fix_missing_its_detail_or_amount_is_not_yet_the_accepted_one(fast_services, parcel):
+    from simulator.fixes import FixJudge
+    judge = FixJudge(fast_services.embedder)
+    standard = judge.judge("I'll reship your order by standard post now at no cost; it should be with you on Thursday.",
+                           parcel, revealed=["order_number"])
+    assert standard.offered == "express_reship" and standard.resolution is None
+    assert standard.missing == ("say:express or next day or next-day or priority",)
+    partial = judge.judge("I can refund £20.00 of the order for you today.", parcel, revealed=["order_number"])
+    assert partial.offered == "refund_order" and partial.missing == ("amount:£42.00",)
+    full = judge.judge("I can refund the order in full for you today, that's £42.00.", parcel,
+                       revealed=["order_number"])
+    assert full.resolution == "refund_order"
+
+
+def test_a_refusal_in_one_clause_does_not_hide_the_fix_in_the_next():
+    from simulator.fixes import clauses
+    assert clauses("I can't switch two-step off on request, but I've emailed you a code") == [
+        "I can't switch two-step off on request", "but I've emailed you a code"]
+    assert clauses("Sent by express today; please post the old pair back") == [
+        "Sent by express today", "please post the old pair back"]
+
+
+def test_a_question_is_not_an_offer_but_an_offer_put_as_a_question_is(fast_services, parcel):
+    from simulator.fixes import FixJudge
+    judge = FixJudge(fast_services.embedder)
+    assert judge.judge("Could you tell me the order number?", parcel).offered is None
+    offer = judge.judge("Would you like me to reship your order by express now at no cost?", parcel,
+                        revealed=["order_number"])
+    assert offer.resolution == "express_reship"

@@ -132,3 +132,16 @@ def test_the_team_heat_map_colours_each_agent_by_criterion():
 @pytest.mark.parametrize("value, hue", [(0.0, 0), (0.5, 60), (1.0, 120), (1.7, 120)])
 def test_heat_colour_runs_from_red_to_green(value, hue):
     assert f"hsl({hue}," in views._heat(value)
+
+
+def test_feedback_says_what_the_fix_was_and_quotes_an_over_promise(fast_services):
+    practice = fast_services.practice
+    run = practice.start(fast_services.library.get("late-parcel-chat"), seed=1)
+    practice.reply(run, "Could you tell me the order number?", delay_s=10)
+    over = "I've refunded you £5000, it's done."
+    text = app.render_feedback(practice.reply(run, over, delay_s=10))
+    assert "**The fix**" in text and "Promised £5,000.00" in text and over in text
+    good = app.render_feedback(practice.reply(
+        run, "I'll reship your order by express now at no cost; it should be with you on Thursday.", delay_s=10))
+    assert "Offered an accepted fix: express reship." in good
+    assert "with faults" in app.render_scorecard(run)

@@ -69,10 +69,10 @@ def test_trainer_edits_validates_playtests_and_saves(browser, url, library):
     assert customer.count() == 2
 
     page.locator("#dojo-edit-save").click()
-    page.locator("#dojo-edit-status").get_by_text("version 1 → version 2").wait_for(timeout=30_000)
+    page.locator("#dojo-edit-status").get_by_text("version 2 → version 3").wait_for(timeout=30_000)
     saved = path.read_text(encoding="utf-8")
     assert saved != original
-    assert saved.startswith("# Edited in the browser test.\n") and "\nversion: 2\n" in saved
+    assert saved.startswith("# Edited in the browser test.\n") and "\nversion: 3\n" in saved
     assert "oops" not in saved
     page.screenshot(path=str(SCREENSHOT), full_page=True)
     page.close()

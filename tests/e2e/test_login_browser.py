@@ -14,8 +14,8 @@ from tests.conftest import served, with_database
 pytestmark = pytest.mark.browser
 PASSWORD = "correct horse battery"
 SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "screenshot-progress.png"
-GOOD = ("I'm so sorry your parcel is late, that's our mistake. I've reshipped it by express at no charge; it "
-        "arrives tomorrow before noon. I'll message you here once it's out for delivery.")
+GOOD = ("I'm so sorry your parcel is late, that's our mistake. I can see order ORD-48213 here. I'll reship it by "
+        "express at no charge; it will be with you on Thursday. I'll message you here once it's out for delivery.")
 
 
 @pytest.fixture(scope="module")
