@@ -35,7 +35,7 @@ from dojo.practice import Practice, Run
 from dojo.services import Services
 from scoring import scorecard as scorecards
 from scoring.channel_rules import check_reply, public_data_rule, secret_requests
-from simulator.customer import AGENT_PHRASES
+from simulator.customer import AGENT_PHRASES, CustomerState
 from simulator.fixes import FixJudge
 from simulator.scenario import Scenario
 from simulator.settings import Settings
@@ -52,6 +52,7 @@ TOPIC_QUESTIONS = {
 }
 REQUESTS = Path(__file__).resolve().parent / "data" / "unsafe-requests-v1.jsonl"
 FIXES = Path(__file__).resolve().parent / "data" / "trainee-fixes-v1.jsonl"
+PAIRS = Path(__file__).resolve().parent / "data" / "rewrite-pairs-v1.jsonl"
 NEUTRAL = ("Thanks for your message. Let me look into this for you.",
            "I've passed this on to the relevant team.",
            "Thanks for waiting. I'm still checking.",
@@ -265,6 +266,38 @@ def fix_rows(services: Services, path: Path = FIXES) -> list[tuple[str, ...]]:
     return out
 
 
+def guard_rows(services: Services, path: Path = PAIRS) -> list[tuple[str, ...]]:
+    """The customer's guards on labeled rewordings of scenario lines: does a rewording that changes the meaning get
+    refused (recall), and is a refused one really one that changes it (precision)? Per half of the lines and per
+    kind of change (the guards were written while reading errors on all of them: development data)."""
+    pairs = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    lines = {}
+    for scenario in services.library:
+        for text in (scenario.opening, *(b.says for b in scenario.beats), *(f.says for f in scenario.facts)):
+            lines.setdefault(text, scenario)
+    customer = services.customer
+    out, kinds = [], {}
+    for half in (0, 1, None):
+        tp = fp = fn = 0
+        for pair in pairs:
+            if half is not None and pair["half"] != half:
+                continue
+            scenario = lines[pair["line"]]
+            state = CustomerState(frustration=0.3, revealed=tuple(f.id for f in scenario.facts))
+            refused = customer.guard(scenario, state, pair["line"], [pair["rewording"]])[0] is not None
+            changed = not pair["keeps_meaning"]
+            tp, fp, fn = tp + (refused and changed), fp + (refused and not changed), fn + (changed and not refused)
+            if half is None and changed:
+                got = kinds.setdefault(pair["change"], [0, 0])
+                got[0], got[1] = got[0] + refused, got[1] + 1
+        name = {0: "half 0", 1: "half 1", None: "all"}[half]
+        out.append((f"meaning guard, {name}", str(tp + fp + fn), f"{tp / (tp + fp):.3f}" if tp + fp else "n/a",
+                    f"{tp / (tp + fn):.3f}" if tp + fn else "n/a", ">= 0.90 / >= 0.90" if half is None else ""))
+    for kind, (caught, n) in sorted(kinds.items()):
+        out.append((f"  refused: {kind}", str(n), "", f"{caught / n:.3f}", ""))
+    return out
+
+
 def detector_rows(path: Path = REQUESTS) -> list[tuple[str, str, str, str, str]]:
     """(detector, items, precision, recall, target) on the labeled requests, all writers and each one."""
     items = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
@@ -328,9 +361,9 @@ def main(argv: list[str] | None = None) -> int:
     print("| replies | set | n | judged right means | judged right | clean success |\n|---|---|---|---|---|---|")
     for row in fixes:
         print("| " + " | ".join(row) + " |")
-    detectors = detector_rows()
-    print(f"\nDetectors on {REQUESTS.relative_to(REQUESTS.parent.parent.parent)} (development data: see its README "
-          "for the first-look figures on unseen writers)\n")
+    detectors = detector_rows() + guard_rows(services)
+    print(f"\nDetectors on {REQUESTS.name} (development data: see bench/data/README.md for the first-look figures on "
+          f"unseen writers), and the customer's meaning guard on {PAIRS.name}\n")
     print("| detector | items | precision | recall | target (P / R) |\n|---|---|---|---|---|")
     for row in detectors:
         print("| " + " | ".join(row) + " |")

@@ -9,7 +9,8 @@ beat they correct a wrong fact and answer the trainee's questions about themselv
 accepted resolution lets a beat end the session as resolved; a wrong fix never does. How it is phrased comes
 from the backend. A phrasing is used only if it passes
 every guard: close in meaning to the beat, no agent phrasing, keeps the beat's numbers and
-references, no hidden fact not yet unlocked, no repeat of an earlier turn, within the channel's length.
+references, keeps who does what (no I/you swap), its counts and the customer's own things, adds no demands,
+no hidden fact not yet unlocked, no repeat of an earlier turn, within the channel's length.
 Otherwise the beat text itself is sent and the fallback is counted.
 """
 
@@ -348,6 +349,14 @@ class Customer:
                 out.append("ends_early")
             elif len(NEGATION.findall(text)) != negations:
                 out.append("meaning_flip")
+            elif swaps_person(line, text):
+                out.append("swap")
+            elif not numbers_kept(line, text):
+                out.append("changed_quantity")
+            elif not own_things_kept(line, text):
+                out.append("changed_object")
+            elif (edit := word_edit(line, text)) is not None:
+                out.append(edit)
             elif content and len(content & _content_words(text)) < self.config.min_coverage * len(content):
                 out.append("dropped_content")
             elif sim < self.config.min_similarity:
@@ -355,6 +364,84 @@ class Customer:
             else:
                 out.append(None)
         return out, sims
+
+
+FIRST_PERSON = frozenset(["i", "i'm", "im", "i've", "ive", "i'll", "ill", "i'd", "me", "my", "mine", "myself"])
+SECOND_PERSON = frozenset(["you", "you're", "youre", "you've", "you'll", "you'd", "your", "yours", "yourself", "u",
+                           "ur"])
+
+
+def _persons(text: str) -> tuple[int, int]:
+    text = re.sub(r"\b(thank you|thank u|see you|you know|if you (like|want|can))\b", " ", text.lower())
+    words = re.findall(r"[a-z']+", text.replace("’", "'"))
+    return sum(w in FIRST_PERSON for w in words), sum(w in SECOND_PERSON for w in words)
+
+
+def swaps_person(line: str, text: str) -> bool:
+    """Who does what, or whose it is, flipped: fewer I/my and more you/your than the line, or the reverse
+    ("send my headphones to my work" -> "send me your headphones")."""
+    (l1, l2), (c1, c2) = _persons(line), _persons(text)
+    return (c1 < l1 and c2 > l2) or (c1 > l1 and c2 < l2)
+
+
+NUMBER_WORDS = {"one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6", "seven": "7",
+                "eight": "8", "nine": "9", "ten": "10", "eleven": "11", "twelve": "12", "twenty": "20",
+                "thirty": "30", "hundred": "100", "dozen": "12", "twice": "2x", "once": "1x", "half": "half",
+                "both": "2"}
+
+
+def _numbers(text: str) -> set[str]:
+    words = re.findall(r"[a-z]+|\d+", text.lower())
+    return {NUMBER_WORDS.get(w, w) for w in words if w in NUMBER_WORDS or w.isdigit()}
+
+
+def numbers_kept(line: str, text: str) -> bool:
+    """Every count in the line, in words or digits ("four days", "twice", "both"), is still in the phrasing."""
+    return _numbers(line) <= _numbers(text)
+
+
+# What the customer's own things may also be called: a rewording may say "package" for "parcel".
+SAME_THING = [{"parcel", "package", "delivery", "order", "item", "box"}, {"refund", "money"},
+              {"account", "login"}, {"card", "payment"}, {"bill", "invoice", "charge"}, {"email", "message"},
+              {"work", "office", "job"}, {"home", "house", "flat", "place"}, {"phone", "mobile"}]
+
+
+def _stem(word: str) -> str:
+    return word[:-2] if word.endswith("es") and len(word) > 4 else word[:-1] if word.endswith("s") else word
+
+
+def own_things_kept(line: str, text: str) -> bool:
+    """The customer's own things in the line ("my rent", "my headphones", "my work") are still named, or called
+    something that means the same ("my rent goes out" -> "I have to pay for it" changes what it is about)."""
+    said = {_stem(w) for w in re.findall(r"[a-z]+", text.lower())}
+    for word in re.findall(r"\bmy\s+([a-z]+)", line.lower()):
+        stem = _stem(word)
+        same = next((g for g in SAME_THING if stem in g or word in g), {stem})
+        if not ({_stem(w) for w in same} | {stem}) & said:
+            return False
+    return True
+
+
+def _norm_words(text: str) -> set[str]:
+    words = {_stem(w) for w in _content_words(text)}
+    for group in SAME_THING:  # one name for things that are the same thing
+        stems = {_stem(g) for g in group}
+        if words & stems:
+            words = (words - stems) | {min(stems)}
+    return words
+
+
+def word_edit(line: str, text: str) -> str | None:
+    """A phrasing that keeps every word of the line and tacks on new ones ("... and gift-wrapped") adds to what was
+    said. (Refusing a one-word swap, "a kettle" -> "a toaster", caught more of the labeled edits but also most of
+    the model's real synonym rewordings: not done.)"""
+    old, new = _norm_words(line), _norm_words(text)
+    if len(old) < 3:
+        return None
+    kept = len(old & new) / len(old)
+    if kept == 1.0 and len(new - old) >= 2:
+        return "added_content"
+    return None
 
 
 def _holds(beat: Beat, state: CustomerState, scores: Mapping[str, float], acts: ReplyActs,

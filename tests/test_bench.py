@@ -47,6 +47,7 @@ def test_the_customer_benchmark_runs(fast_services):
     assert "2 scenarios x 6 trainee styles x 1 seeds" in done.stdout
     assert "| over-promises flagged" in done.stdout and "| pertinent questions answered" in done.stdout
     assert "| personal data in public, all writers | 519 |" in done.stdout
+    assert "| meaning guard, all |" in done.stdout and "| correct fix | set 2 (held out) |" in done.stdout
 
 
 def test_the_scoring_benchmark_runs(fast_services):
