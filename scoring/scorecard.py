@@ -26,7 +26,7 @@ class ScoredReply(Protocol):
     response_s: float
 
 
-# Rules whose failure is a fault of the fix itself (simulator/fixes.py), listed on the scorecard by kind.
+# Rule failures that keep a session from being a clean success, listed on the scorecard by kind.
 FAULT_KINDS = {"within_policy": "over_promise", "facts_correct": "wrong_fact", "correct_fix": "wrong_fix",
                "no_secrets_requested": "unsafe_request", "no_personal_data_in_public": "personal_data_in_public"}
 

@@ -31,6 +31,7 @@ from simulator.questions import Answer, answer_questions
 from simulator.register import frame
 from simulator.reply_acts import ReplyActs, analyse
 from simulator.scenario import Beat, Scenario
+from simulator.style import apply_style
 
 log = logging.getLogger(__name__)
 NO_FIX = FixVerdict()
@@ -276,6 +277,7 @@ class Customer:
         if lead:
             room = scenario.channel_spec.max_chars - len(lead) - 1
             text = f"{lead} {text}" if len(text) <= room else lead
+        text = apply_style(text, scenario.persona.style, state.mood, scenario.channel.value, seed)
         text = frame(scenario, state, text, first, seed)
         latency = (time.perf_counter() - started) * 1000
         return CustomerTurn(text=text, beat=beat_id, guard=guard, latency_ms=latency, candidates=len(candidates),

@@ -13,7 +13,7 @@ tried. `answer_questions(reply, scenario, acts, seed)` finds each question sente
 - asked for a password, a one-time code, a PIN or card details, they refuse (and it costs the trainee).
 
 Questions that are offers ("Would you like me to...?") or conversational ("Does that help?") are not
-questions to answer. Every answer is a `Answer` with the topic, so the customer (and the benchmark) can
+questions to answer. Every answer is an `Answer` with its topic, so the customer (and the benchmark) can
 tell pertinent questions were answered and never count them as an unhelpful reply.
 """
 

@@ -39,6 +39,7 @@ class Persona:
     voice: str
     mood: str = "annoyed"
     patience: int = 3
+    style: tuple[str, ...] = ()  # writing traits (simulator/style.py)
 
 
 @dataclass(frozen=True)
@@ -526,7 +527,8 @@ def _build(data: dict, source: Path | None) -> Scenario:
     endings = {**DEFAULT_ENDINGS, **data["endings"]}
     return Scenario(
         id=data["id"], title=data["title"], version=data["version"], channel=Channel(data["channel"]),
-        difficulty=data["difficulty"], persona=Persona(**data["persona"]),
+        difficulty=data["difficulty"],
+        persona=Persona(**{**data["persona"], "style": tuple(data["persona"].get("style", ()))}),
         opening=data["opening"]["says"], subject=data["opening"].get("subject"),
         beats=tuple(Beat(id=b["id"], says=b["says"], when=condition(b.get("when", {})),
                          reveals=tuple(b.get("reveals", ())), ends=b.get("ends")) for b in data["beats"]),

@@ -193,3 +193,39 @@ def test_a_rewording_that_keeps_who_does_what_and_the_things_passes_the_meaning_
 def test_demands_tacked_on_are_an_edit_not_a_rewording(line, candidate, guard):
     from simulator.customer import word_edit
     assert word_edit(line, candidate) == guard
+
+
+@pytest.mark.parametrize(("trait", "mood", "channel", "check"), [
+    ("lowercase", "annoyed", "live_chat", lambda out: out == out.lower().replace("ord-48213", "ORD-48213")
+     and "ORD-48213" in out and "£42.00" in out),
+    ("no_final_stop", "annoyed", "live_chat", lambda out: not out.endswith(".")),
+    ("emoji", "angry", "social_dm", lambda out: out.endswith(("😡", "🤬"))),
+    ("caps_when_angry", "angry", "live_chat", lambda out: any(w.isupper() and len(w) >= 4 for w in out.split())),
+    ("exclamations", "annoyed", "live_chat", lambda out: "??" in out),
+    ("fragments", "annoyed", "live_chat", lambda out: "I've" not in out or "been waiting" not in out),
+])
+def test_each_style_trait_is_produced_for_the_persona_that_asks_and_keeps_the_details(trait, mood, channel, check):
+    from simulator.style import apply_style
+    line = "I've been waiting for ORD-48213 since Monday. It cost £42.00 and nothing arrived. Where is it?"
+    outs = {apply_style(line, [trait], mood, channel, seed) for seed in range(8)}
+    assert any(check(out) for out in outs), outs
+    assert all("ORD-48213" in out and "£42.00" in out and "monday" in out.lower() for out in outs)
+    assert apply_style(line, [trait], mood, channel, 3) == apply_style(line, [trait], mood, channel, 3)
+    assert apply_style(line, [], mood, channel, 3) == line
+
+
+def test_typos_slip_one_ordinary_word_and_never_a_reference():
+    from simulator.style import apply_style
+    line = "The tracking hasn't changed and the parcel ORD-48213 is still nowhere."
+    outs = [apply_style(line, ["typos"], "annoyed", "live_chat", seed) for seed in range(20)]
+    slipped = [o for o in outs if o != line]
+    assert slipped and all("ORD-48213" in o and len(o) == len(line) for o in slipped)
+
+
+def test_a_scenario_persona_style_shapes_every_customer_turn_reproducibly():
+    scenario = load_scenario(ROOT / "scenarios" / "double-charge-chat.yaml")
+    assert scenario.persona.style == ("lowercase", "typos", "no_final_stop", "exclamations")
+    c = customer()
+    first, _ = c.opening(scenario, seed=5)
+    again, _ = c.opening(scenario, seed=5)
+    assert first.text == again.text and "??" in first.text and first.text == first.text.lower()
