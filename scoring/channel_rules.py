@@ -1,15 +1,16 @@
 """Channel rules: verdicts that are rules, not learned, each with its evidence.
 
 - response_time: the reply's response time against the channel's standard (or the scenario's).
-- no_personal_data_in_public: on a public channel, no personal data (account number, email, phone,
-  address, password, card, date of birth) asked for, or written out, unless the sentence moves the
-  conversation to a private channel first.
+- no_personal_data_in_public: on a public channel, no personal data (full name, email, phone, address or
+  postcode, date of birth, order/booking/membership/account numbers, bank details) asked for, or written out,
+  unless the request moves the conversation to a DM, email or form (`simulator/reply_acts.py`).
 - no_reasking_bot_data: after a bot hand-off, no asking again for what the bot already collected.
 - within_policy, facts_correct, correct_fix: the reply's fix judged against the scenario (`fix_rules`):
   no offer beyond the policy, no reference or amount the record contradicts, none of the wrong answers.
 - no_secrets_requested: on every channel, never ask the customer for a secret that nobody at the company
   needs (password, one-time code, PIN, full card number, card security code, security answers). Warning
-  the customer not to share one ("we will never ask for your PIN"), or telling them to reset it, is fine.
+  the customer not to share one ("we will never ask for your PIN"), or telling them to reset it, is fine
+  (the detector lives in `simulator/reply_acts.py`, so the customer can react to it too).
 
 `check_reply` needs only the channel (what `dojo score` knows); `check` adds what a scenario knows.
 """
@@ -30,9 +31,9 @@ from simulator.reply_acts import (
     secret_requests,
     sentences,
 )
+from simulator.scenario import Fact, Scenario
 
 __all__ = ["SECRETS", "RuleVerdict", "check", "check_reply", "fix_rules", "secret_requests"]
-from simulator.scenario import Fact, Scenario
 
 
 @dataclass(frozen=True)

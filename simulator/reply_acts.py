@@ -29,24 +29,24 @@ _WARNING = re.compile(r"\b(never|don'?t|do not|please don'?t|avoid|no need to|no
 # What counts as personal data on a public channel: anything that identifies the customer or their account.
 PERSONAL_DATA = {
     "full name": r"full ?names?|first and (last|sur) ?names?|(first|last|sur|legal|given) ?name|"
-                 r"(?<!maiden )(?<!company )(?<!product )(your|ur) names?\b|names? (on|of) (the|your|ur) (account|b"
-                 r"ooking|order|card|policy|ticket)|"
+                 r"(?<!maiden )(?<!company )(?<!product )(your|ur) names?\b|names? (on|of) (the|your|ur) (account|"
+                 r"booking|order|card|policy|ticket)|"
                  r"names? (it'?s|it is) (booked|registered) under|(booked|registered|listed) under",
     "email address": r"(?<!ll )(?<!\bwe )(?<!will )(?<!this )(?<!that )(?<!\bour )(?<!last )(?<!previous )"
                      r"e-?mail\b(?! (us|me)\b)(?! (doesn'?t|does not|didn'?t|hasn'?t|has not|arriv\w*|we sent|from us|"
-                     r"asking|wasn'?t|was not))( address| addy)?|(this|that|our|last|previous) e-?mail address|e-?m"
-                     r"ail (linked|associated|registered|on)",
+                     r"asking|wasn'?t|was not))( address| addy)?|(this|that|our|last|previous) e-?mail address|"
+                     r"e-?mail (linked|associated|registered|on)",
     "phone number": r"(phone|mobile|cell|telephone|contact|landline|callback|whatsapp)( ?(number|no\.?|num|#))|"
-                    r"best (number|way) to (call|reach|contact)|(?<!to )(?<!on )(?<!via )(?<!from )(your|ur) (mobil"
-                    r"e|cell)\b(?! (app|phone|device))",
-    "postal address": r"(home|postal|post|delivery|billing|shipping|street|full|house|mailing|correspondence)? ?"
-                      r"address(?!ed)|post ?code|zip ?code|postal code|eircode|house (number|name)",
+                    r"best (number|way) to (call|reach|contact)|(?<!to )(?<!on )(?<!via )(?<!from )(your|ur) ("
+                    r"mobile|cell)\b(?! (app|phone|device))",
+    "postal address": r"(home|postal|post|delivery|billing|shipping|street|full|house|mailing|correspondence)? "
+                      r"?address(?!ed)|post ?code|zip ?code|postal code|eircode|house (number|name)",
     "date of birth": r"date of birth|\bdob\b|d\.o\.b|birth ?date|birthday|(year|month) (you were|of) born",
     "order number": r"(order|booking|reservation|confirmation|membership|loyalty|account|customer|member|"
                     r"subscriber|policy|reference|ref|meter|rewards|frequent flyer|passenger|ticket|pnr|"
                     r"tracking|invoice|contract|claim) ?(number|no\.?|num|#|id|code|ref(erence)?)s?\b|"
-                    r"booking ref|\bpnr\b|order #|reference\b|\bref\b|(loyalty|rewards|membership|member|club|point"
-                    r"s|library) card|"
+                    r"booking ref|\bpnr\b|order #|reference\b|\bref\b|(loyalty|rewards|membership|member|club|"
+                    r"points|library) card|"
                     r"nhs (number|no)|national insurance|social security|\bssn\b",
     "bank details": r"sort code|bank (account|details|info)|\biban\b|routing number|\bbic\b|swift( code)?|"
                     r"account (and|&) sort",
@@ -90,8 +90,8 @@ SECRETS = {
                      r"through|phone|mobile)\b)|(sent|texted|text|sms|e-?mailed|app|authenticator)\b.{0,40}(?<!qr )"
                      r"(?<!promo )(?<!discount )(?<!voucher )(?<!gift )(?<!booking )(?<!confirmation )\bcodes?\b",
     "PIN": r"\bpins?\b",
-    "full card number": r"(?:(?:full|whole|long|entire|complete|16[- ]digit) ){1,2}(?:credit |debit )?card (?:numbe"
-                    r"r|no\.?)|"
+    "full card number": r"(?:(?:full|whole|long|entire|complete|16[- ]digit) ){1,2}(?:credit |debit )?card (?:"
+                    r"number|no\.?)|"
                         r"long number on (?:the|your)( front of( the| your)?)? card|"
                         r"(full|whole|long) number (on|across) (the front of )?(the|your) card|card'?s 16[- ]digit|"
                         r"(?<!rewards )(?<!loyalty )(?<!membership )(?<!gift )(?<!club )(?<!member )(?<!points )"
@@ -109,8 +109,8 @@ _GIVE = re.compile(r"\b(reply|respond|send|share|give|tell|provide|confirm|post|
                    r"read|write|drop|pop|let (me|us) know|what(?:'s| is| are| was| were)|whats|need|needed|"
                    r"require[sd]?|answer|spell|quote|include|attach|whatsapp|text (it|them|us|me)|"
                    r"(can|could|may) (i|we) (have|get|take|grab)|type|go ahead|just need|list|supply|verify with|which|"
-                   r"what (does|did|do)|state|help to have|would need)\b|^\s*(\w+[!,.]?\s+){0,2}(and |also )?(the|y"
-                   r"our|ur)\b[^?]*\?\s*$", re.I)
+                   r"what (does|did|do)|state|help to have|would need)\b|^\s*(\w+[!,.]?\s+){0,2}(and |also )?(the|"
+                   r"your|ur)\b[^?]*\?\s*$", re.I)
 # Handing it over here, explicitly: this beats a self-service instruction in the same sentence.
 _HANDOVER = re.compile(r"\b(reply|respond|send|share|give|tell|post|comment|tweet|paste|"
                        r"read( it| that| them| those)? (out|back)|"
@@ -125,8 +125,8 @@ _HANDOVER = re.compile(r"\b(reply|respond|send|share|give|tell|post|comment|twee
 _SELF_SERVICE = re.compile(r"\b(reset|change|update|create|set up a new|choose|pick|forgot|forgotten|"
                            r"enter (it|them|the code|your [\w ]+?) (in|into|on)|into (the|your) (\w+ )?(app|website"
                            r"|site|"
-                           r"checkout|screen|page|box|field|form|portal)|in the (app|website|checkout|screen|page|b"
-                           r"ox|field|"
+                           r"checkout|screen|page|box|field|form|portal)|in the (app|website|checkout|screen|page|"
+                           r"box|field|"
                            r"form|portal|browser)|on the (website|site|screen|page|app)|at the prompt|keep it)\b",
                            re.I)
 _SECRET_WARNING = re.compile(r"\b(never|don'?t|do not|won'?t|will not|no need|not need|shouldn'?t|should not|nobody|"
