@@ -20,6 +20,7 @@ from dojo.practice import ReplyError, Run, TurnResult
 from dojo.services import Services, StorageUnavailable, UnknownRunError
 from dojo.store import StoreError
 from scoring import scorecard as scorecards
+from scoring.channel_rules import FIX_RULES
 from simulator.authoring import AuthoringError, Check, Draft, ScenarioStore
 from simulator.channels import CHANNELS, format_duration
 from simulator.knowledge import Article
@@ -85,7 +86,7 @@ def render_feedback(result: TurnResult) -> str:
         lines.append(f"**{CRITERION_TITLES[c]}: {mark}** · {s.probability:.0%}  \n{esc(s.reason)}")
         if s.tip:
             lines.append(f"*Tip:* {esc(s.tip)}")
-    fix_rules = {"within_policy", "facts_correct", "correct_fix"}
+    fix_rules = {rule for rule, _ in FIX_RULES.values()}
     for title, rules in (("Channel rules", [r for r in result.rules if r.rule not in fix_rules]),
                          ("The fix", [r for r in result.rules if r.rule in fix_rules])):
         if not rules and title == "Channel rules":

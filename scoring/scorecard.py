@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from scoring.channel_rules import RuleVerdict
+from scoring.channel_rules import FIX_RULES, RuleVerdict
 from scoring.scorer import ReplyScore
 from simulator.channels import format_duration
 from simulator.scenario import CRITERIA
@@ -27,7 +27,7 @@ class ScoredReply(Protocol):
 
 
 # Rule failures that keep a session from being a clean success, listed on the scorecard by kind.
-FAULT_KINDS = {"within_policy": "over_promise", "facts_correct": "wrong_fact", "correct_fix": "wrong_fix",
+FAULT_KINDS = {**{rule: kind for kind, (rule, _) in FIX_RULES.items()},
                "no_secrets_requested": "unsafe_request", "no_personal_data_in_public": "personal_data_in_public"}
 
 

@@ -447,9 +447,9 @@ def word_edit(line: str, text: str) -> str | None:
 
 
 def _holds(beat: Beat, state: CustomerState, scores: Mapping[str, float], acts: ReplyActs,
-           fix: FixVerdict = NO_FIX, scenario: Scenario | None = None) -> bool:
+           fix: FixVerdict, scenario: Scenario) -> bool:
     w = beat.when
-    if beat.ends == "resolved" and scenario is not None:
+    if beat.ends == "resolved":
         if fix.wrong:
             return False  # a wrong fix never resolves the case
         if scenario.resolutions and fix.resolution is None:

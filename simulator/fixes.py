@@ -30,7 +30,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from simulator.reply_acts import sentences
+from simulator.reply_acts import cited_articles, sentences
 from simulator.scenario import Fix, Scenario
 
 # Sentences that offer nothing: a reply's sentence closer to one of these than to any fix offers no fix.
@@ -78,7 +78,7 @@ NUMBERS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3}
 # A reference: letters, a hyphen, digits (ORD-48213, BK-2231) or letters then 4+ digits (TK48213).
 REFERENCE = re.compile(r"\b[A-Z]{1,5}-\d{3,}\b|\b[A-Z]{2,5}\d{4,}\b")
 
-MATCH = {"minilm": 0.55, "hashing": 0.55}  # least similarity to a fix's closest example, by embedder family
+MATCH = 0.55  # least similarity to a fix's closest example clause (DOJO_FIX_MATCH overrides)
 WRONG_MARGIN = 0.05  # a wrong answer matched this close to the best resolution match overrides it
 
 
@@ -121,8 +121,7 @@ class FixVerdict:
 class FixJudge:
     def __init__(self, embedder: Embedder, min_similarity: float | None = None):
         self.embedder = embedder
-        family = "hashing" if str(getattr(embedder, "name", "")).startswith("hashing") else "minilm"
-        self.min_similarity = MATCH[family] if min_similarity is None else min_similarity
+        self.min_similarity = MATCH if min_similarity is None else min_similarity
         self._cache: dict[tuple[str, int, str], tuple[list[tuple[str, str]], list[str], np.ndarray]] = {}
 
     def _examples(self, scenario: Scenario) -> tuple[list[tuple[str, str]], list[str], np.ndarray]:
@@ -179,7 +178,7 @@ class FixJudge:
         if offered is not None:
             fix = next(r for r in scenario.resolutions if r.id == offered)
             found = {*revealed, *stated_facts(reply, scenario)}
-            missing = needs_missing(fix, found, {*cited, *_cited_in(reply, scenario)})
+            missing = needs_missing(fix, found, {*cited, *cited_articles(reply, scenario)})
             missing += details_missing(fix, reply, scenario)
         corrections, corrected = corrections_for(flags, scenario)
         return FixVerdict(
@@ -196,11 +195,6 @@ def clauses(sentence: str) -> list[str]:
     """A sentence cut where it turns ("I can't switch it off, but I've sent you a code"), so a refusal in one part
     does not hide the fix in the other."""
     return [c.strip() for c in _CLAUSE.split(sentence) if c and c.strip()] or [sentence]
-
-
-def _cited_in(reply: str, scenario: Scenario) -> tuple[str, ...]:
-    text = reply.lower()
-    return tuple(a for a in scenario.kb_articles if f"kb:{a}" in text or a in text)
 
 
 def stated_facts(reply: str, scenario: Scenario) -> tuple[str, ...]:

@@ -61,7 +61,6 @@ AGENT_TELLS = re.compile(r"\b(?:i|we)\b(?:'ve|'ll|'d|\s+(?:have|has|will|would|c
                           r"\s+(?:send|sent|give|gave|text|texted|email|emailed|post|posted|confirm|confirmed)\b",
                           re.I)
 PERSONAL_DATA_KINDS = frozenset(PERSONAL_DATA)
-SENSITIVE_DATA = PERSONAL_DATA_KINDS  # every kind is personal on a public channel, order numbers included
 
 
 def personal_kinds(sentence: str) -> set[str]:
@@ -280,13 +279,18 @@ def personal_data_disclosed(text: str) -> list[tuple[str, str]]:
     return found
 
 
+def cited_articles(reply: str, scenario: Scenario) -> tuple[str, ...]:
+    """The scenario's knowledge-base articles the reply cites (`kb:ID`, or the id itself)."""
+    text = reply.lower()
+    return tuple(a for a in scenario.kb_articles if f"kb:{a}" in text or a in text)
+
+
 def analyse(reply: str, scenario: Scenario) -> ReplyActs:
     requests = [s for s in sentences(reply) if is_request(s)]
     lowered = [s.lower() for s in requests]
     asked = tuple(f.id for f in scenario.facts
                   if any(k.lower() in s for s in lowered for k in f.asked_by))
-    text = reply.lower()
-    cited = tuple(a for a in scenario.kb_articles if f"kb:{a}" in text or a in text)
+    cited = cited_articles(reply, scenario)
     personal = personal_data_requests(reply)
     kinds = tuple(dict.fromkeys(kind for kind, _ in personal))
     private = moves_private(reply)
