@@ -25,6 +25,7 @@ from typing import Protocol
 
 import numpy as np
 
+from simulator import behaviour
 from simulator.backends import Backend, BackendUnavailable, Generation
 from simulator.fixes import FixJudge, FixVerdict
 from simulator.questions import Answer, answer_questions
@@ -98,6 +99,10 @@ class CustomerState:
     outcome: str | None = None
     cited: tuple[str, ...] = ()  # knowledge-base articles the trainee has cited so far
     resolution: str | None = None  # the accepted resolution that resolved the case
+    style: tuple[str, ...] = ()  # how this customer writes (style.py), drawn once at the opening
+    behaviours: tuple[str, ...] = ()  # what this customer may do beyond the script (behaviour.py)
+    done: tuple[str, ...] = ()  # the once-a-session behaviours already done
+    pending: str = ""  # what an incomplete first message left out, said with the next message
 
     @property
     def mood(self) -> str:
@@ -115,6 +120,7 @@ class CustomerTurn:
     rejected: tuple[str, ...] = ()  # the guard that refused each refused candidate
     fix: FixVerdict = NO_FIX  # the fix the reply it answers offered, judged against the scenario
     answers: tuple[Answer, ...] = ()  # the reply's questions the customer answered
+    behaviours: tuple[str, ...] = ()  # the uncooperative behaviours this turn shows
 
 
 def mood_name(frustration: float) -> str:
@@ -148,41 +154,67 @@ class Customer:
 
     def opening(self, scenario: Scenario, seed: int = 0) -> tuple[CustomerTurn, CustomerState]:
         level = DIFFICULTY[scenario.difficulty]
-        state = CustomerState(frustration=min(1.0, MOOD_START[scenario.persona.mood] + level.extra_frustration))
-        turn = self._phrase(scenario, state, "opening", scenario.opening, seed, first=True)
-        return turn, replace(state, said=(turn.text,), played=("opening",))
+        manner = behaviour.draw(scenario.channel.value, scenario.difficulty, seed, scenario.persona.style,
+                                scenario.persona.behaviours)
+        state = CustomerState(frustration=min(1.0, MOOD_START[scenario.persona.mood] + level.extra_frustration),
+                              style=manner.style, behaviours=manner.behaviours)
+        line, pending = scenario.opening, ""
+        cut = behaviour.incomplete_opening(line, scenario.channel.value)
+        if "incomplete_opening" in manner.behaviours and cut:
+            line, pending = cut
+        turn = self._phrase(scenario, state, "opening", line, seed, first=True)
+        shown = ("incomplete_opening",) if pending else ()
+        return replace(turn, behaviours=shown), replace(state, said=(turn.text,), played=("opening",),
+                                                        pending=pending, done=shown)
 
     def next_turn(self, scenario: Scenario, state: CustomerState, reply: str,
-                  scores: Mapping[str, float], seed: int = 0) -> tuple[CustomerTurn, CustomerState]:
+                  scores: Mapping[str, float], seed: int = 0,
+                  waited_s: float | None = None) -> tuple[CustomerTurn, CustomerState]:
+        """`waited_s`: how long the trainee took to answer (an impatient customer on a live channel notices)."""
         if state.outcome:
             raise ValueError(f"the session already ended ({state.outcome})")
         acts = analyse(reply, scenario)
         fix = self.fixes.judge(reply, scenario, revealed=(*state.revealed, *acts.asked_for), cited=state.cited)
         answers = answer_questions(reply, scenario, acts, seed)
+        before = state
         state = self._react(scenario, state, scores, acts, fix, answers)
         state = replace(state, cited=tuple(dict.fromkeys((*state.cited, *acts.cited))),
                         revealed=tuple(dict.fromkeys((*state.revealed, *fix.corrected_facts))))
-        beat = self._choose(scenario, state, scores, acts, fix, answers)
+        nudge = ""
+        if "impatience" in state.behaviours:
+            nudge = behaviour.nudge(scenario.channel.value, waited_s, scenario.response_standard_s, seed)
+        shown = ("impatience",) if nudge else ()
         # What the customer says first: corrections of what the trainee got wrong, answers to their questions.
         lead = " ".join([*fix.corrections, *(a.says for a in answers if a.says)])
+        if state.pending:  # the rest of an incomplete first message: the trainee could not have answered it yet
+            state = replace(state, strikes=before.strikes, frustration=max(before.frustration, state.frustration))
+            turn = self._phrase(scenario, state, "opening:rest", state.pending, seed, lead=nudge)
+            turn = replace(turn, fix=fix, answers=answers, behaviours=shown)
+            return turn, replace(state, pending="", said=(*state.said, turn.text))
+        lead = " ".join(x for x in (nudge, lead) if x)
+        beat = self._choose(scenario, state, scores, acts, fix, answers)
         if beat is None:
             outcome = "escalated" if state.frustration >= 0.5 else "abandoned"
             if state.replies >= scenario.max_turns:
                 outcome = "max_turns"
             text = scenario.endings.get(outcome, scenario.endings["abandoned"])
             turn = self._phrase(scenario, state, f"ending:{outcome}", text, seed, lead=lead)
-            turn = replace(turn, outcome=outcome, fix=fix, answers=answers)
+            turn = replace(turn, outcome=outcome, fix=fix, answers=answers, behaviours=shown)
             return turn, replace(state, outcome=outcome, said=(*state.said, turn.text))
         revealed = tuple(dict.fromkeys((*state.revealed, *beat.reveals)))
         state = replace(state, revealed=revealed)
-        turn = self._phrase(scenario, state, beat.id, beat.says, seed, lead=lead)
         outcome = beat.ends
         if outcome is None and state.replies >= scenario.max_turns:
             outcome = "max_turns"
-        turn = replace(turn, outcome=outcome, fix=fix, answers=answers)
+        extras = behaviour.extras(state.behaviours, state.done, state.frustration, state.replies,
+                                  scenario.channel.value, seed, ending=outcome is not None)
+        turn = self._phrase(scenario, state, beat.id, beat.says, seed, lead=lead, tail=extras)
+        shown = (*shown, *turn.behaviours)  # the extras the channel had room for
+        turn = replace(turn, outcome=outcome, fix=fix, answers=answers, behaviours=shown)
         resolution = fix.offered if outcome == "resolved" else state.resolution
         return turn, replace(state, played=(*state.played, beat.id), said=(*state.said, turn.text),
-                             outcome=outcome, resolution=resolution)
+                             outcome=outcome, resolution=resolution,
+                             done=tuple(dict.fromkeys((*state.done, *shown))))
 
     # --- what the customer feels and conveys -----------------------------------------------------
 
@@ -239,8 +271,10 @@ class Customer:
     # --- phrasing under guards -------------------------------------------------------------------
 
     def _phrase(self, scenario: Scenario, state: CustomerState, beat_id: str, line: str, seed: int,
-                first: bool = False, lead: str = "") -> CustomerTurn:
-        """Phrase the beat's line under the guards; `lead` (answers, corrections) goes before it as written."""
+                first: bool = False, lead: str = "", tail: Sequence[tuple[str, str]] = ()) -> CustomerTurn:
+        """Phrase the beat's line under the guards; `lead` (answers, corrections) goes before it as written,
+        `tail` ((behaviour, words): an aside, a demand) after it where the channel has room; the turn's
+        `behaviours` are those added."""
         started = time.perf_counter()
         before, part, after = split_for_rewrite(line, seed)
         prompt, prefix = self.completion_prompt(state, part)
@@ -277,11 +311,15 @@ class Customer:
         if lead:
             room = scenario.channel_spec.max_chars - len(lead) - 1
             text = f"{lead} {text}" if len(text) <= room else lead
-        text = apply_style(text, scenario.persona.style, state.mood, scenario.channel.value, seed)
+        added = []
+        for name, words in tail:
+            if len(text) + len(words) + 1 <= scenario.channel_spec.max_chars:
+                text, added = f"{text} {words}", [*added, name]
+        text = apply_style(text, state.style, state.mood, scenario.channel.value, seed)
         text = frame(scenario, state, text, first, seed)
         latency = (time.perf_counter() - started) * 1000
         return CustomerTurn(text=text, beat=beat_id, guard=guard, latency_ms=latency, candidates=len(candidates),
-                            rejected=tuple(r for r in verdicts if r))
+                            rejected=tuple(r for r in verdicts if r), behaviours=tuple(added))
 
     def completion_prompt(self, state: CustomerState, line: str) -> tuple[str, str]:
         """Few-shot text for completion models, and the forced start of the rewrite: the beat's first

@@ -39,7 +39,8 @@ class Persona:
     voice: str
     mood: str = "annoyed"
     patience: int = 3
-    style: tuple[str, ...] = ()  # writing traits (simulator/style.py)
+    style: tuple[str, ...] | None = None  # writing traits (simulator/style.py); None: drawn from channel/difficulty
+    behaviours: tuple[str, ...] | None = None  # simulator/behaviour.py; None: drawn from the difficulty
 
 
 @dataclass(frozen=True)
@@ -528,7 +529,8 @@ def _build(data: dict, source: Path | None) -> Scenario:
     return Scenario(
         id=data["id"], title=data["title"], version=data["version"], channel=Channel(data["channel"]),
         difficulty=data["difficulty"],
-        persona=Persona(**{**data["persona"], "style": tuple(data["persona"].get("style", ()))}),
+        persona=Persona(**{**data["persona"], **{k: tuple(data["persona"][k]) for k in ("style", "behaviours")
+                                                  if k in data["persona"]}}),
         opening=data["opening"]["says"], subject=data["opening"].get("subject"),
         beats=tuple(Beat(id=b["id"], says=b["says"], when=condition(b.get("when", {})),
                          reveals=tuple(b.get("reveals", ())), ends=b.get("ends")) for b in data["beats"]),

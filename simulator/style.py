@@ -39,7 +39,7 @@ def apply_style(text: str, traits: Sequence[str], mood: str, channel: str, seed:
         out = out[0].upper() + out[1:] if out and "lowercase" not in traits else out
     if "caps_when_angry" in traits and mood in ("frustrated", "angry"):
         out = _shout(out)
-    if "typos" in traits and rng.random() < 0.5:
+    if "typos" in traits and rng.random() < 0.3:  # a slip in some messages, not every one
         out = _typo(out, rng)
     if "exclamations" in traits:
         out = re.sub(r"(?<![!?])([!?])(?![!?])", lambda m: m.group(1) * 2, out)

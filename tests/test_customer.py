@@ -19,7 +19,9 @@ DISMISSIVE = {"empathy": 0.02, "ownership": 0.02, "solution": 0.05, "follow_up":
 
 @pytest.fixture(scope="module")
 def scenario():
-    return load_scenario(ROOT / "scenarios" / "late-parcel-chat.yaml")
+    """late-parcel as a plain writer with no extra behaviours: these tests read the guards' exact output."""
+    packaged = load_scenario(ROOT / "scenarios" / "late-parcel-chat.yaml")
+    return replace(packaged, persona=replace(packaged.persona, style=(), behaviours=()))
 
 
 FIX = "I'll reship your order by express now at no cost; it should be with you on Thursday."
@@ -229,3 +231,124 @@ def test_a_scenario_persona_style_shapes_every_customer_turn_reproducibly():
     first, _ = c.opening(scenario, seed=5)
     again, _ = c.opening(scenario, seed=5)
     assert first.text == again.text and "??" in first.text and first.text == first.text.lower()
+
+
+# --- styles drawn from the channel and difficulty; uncooperative behaviours -------------------------------
+
+def persona(scenario, **fields):
+    return replace(scenario, persona=replace(scenario.persona, **fields))
+
+
+def test_a_persona_without_a_style_draws_one_from_channel_and_difficulty_reproducibly(scenario):
+    from simulator.behaviour import draw
+    unset = persona(scenario, style=None, behaviours=())
+    styles = {seed: customer().opening(unset, seed=seed)[1].style for seed in range(40)}
+    assert styles == {seed: customer().opening(unset, seed=seed)[1].style for seed in range(40)}
+    assert len(set(styles.values())) > 5 and any(not s for s in styles.values())  # varied, sometimes plain
+    chat = [draw("live_chat", 2, seed, None, ()).style for seed in range(200)]
+    email = [draw("email", 2, seed, None, ()).style for seed in range(200)]
+    share = lambda styles, trait: sum(trait in s for s in styles) / len(styles)  # noqa: E731
+    assert share(chat, "no_final_stop") > 0.5 and share(email, "no_final_stop") == 0  # email is written out
+    hard = [draw("live_chat", 3, seed, None, ()).style for seed in range(200)]
+    assert share(hard, "caps_when_angry") > share(chat, "caps_when_angry")
+    assert draw("live_chat", 3, 1, (), ()).style == ()  # an empty list: plain writing
+
+
+def test_behaviours_are_drawn_from_the_difficulty_unless_the_persona_lists_them():
+    from simulator.behaviour import BEHAVIOURS, draw
+    assert all(draw("live_chat", 1, seed, (), None).behaviours == () for seed in range(50))
+    assert all(draw("live_chat", 3, seed, (), None).behaviours == BEHAVIOURS for seed in range(50))
+    middle = {draw("live_chat", 2, seed, (), None).behaviours for seed in range(50)}
+    assert len(middle) > 3 and all("impatience" in b for b in middle)
+    assert draw("live_chat", 3, 1, (), ("manager",)).behaviours == ("manager",)
+
+
+def test_incomplete_opening_leaves_the_details_for_the_next_message(scenario):
+    hard = persona(scenario, behaviours=("incomplete_opening",))
+    c = customer()
+    turn, state = c.opening(hard, seed=3)
+    assert turn.behaviours == ("incomplete_opening",) and len(turn.text) < len(scenario.opening)
+    assert turn.text in scenario.opening and state.pending and state.pending in scenario.opening
+    reply, _ = c.next_turn(hard, state, "Hi, sorry to hear that. Can you tell me a bit more?", KIND, seed=4)
+    assert reply.beat == "opening:rest" and state.pending in reply.text
+    assert c.opening(hard, seed=3)[0].text == turn.text  # reproducible from the seed
+    plain_turn, plain = c.opening(scenario, seed=3)
+    assert plain_turn.text == scenario.opening and not plain.pending
+    one = persona(scenario, behaviours=("incomplete_opening",))
+    one = replace(one, opening="My parcel ORD-48213 has not arrived")
+    vague, state = c.opening(one, seed=1)
+    assert "ORD-48213" not in vague.text and state.pending == "My parcel ORD-48213 has not arrived"
+
+
+def test_incomplete_opening_never_happens_on_email():
+    from simulator.behaviour import incomplete_opening
+    assert incomplete_opening("Hello. My order is late. It is ORD-1.", "email") is None
+
+
+def test_impatient_customer_nudges_when_the_trainee_is_slower_than_the_live_standard(scenario):
+    impatient = persona(scenario, behaviours=("impatience",))
+    c = customer()
+    _, state = c.opening(impatient, seed=2)
+    slow, _ = c.next_turn(impatient, state, "Let me check.", KIND, seed=9, waited_s=200)
+    quick, _ = c.next_turn(impatient, state, "Let me check.", KIND, seed=9, waited_s=20)
+    from simulator.behaviour import NUDGES
+    flat = lambda turn: " ".join(turn.text.split())  # noqa: E731 (chat may send it as several lines)
+    assert slow.behaviours == ("impatience",) and flat(slow).startswith(NUDGES)
+    assert quick.behaviours == () and not flat(quick).startswith(NUDGES)
+    patient = persona(scenario, behaviours=())
+    _, state = c.opening(patient, seed=2)
+    assert c.next_turn(patient, state, "Let me check.", KIND, seed=9, waited_s=200)[0].behaviours == ()
+    again, _ = c.next_turn(impatient, c.opening(impatient, seed=2)[1], "Let me check.", KIND, seed=9, waited_s=200)
+    assert again.text == slow.text
+
+
+def _play(c, scenario, replies, scores, seed=0):
+    _, state = c.opening(scenario, seed=seed)
+    turns = []
+    for i, reply in enumerate(replies):
+        if state.outcome:
+            break
+        turn, state = c.next_turn(scenario, state, reply, scores, seed=seed + i)
+        turns.append(turn)
+    return turns, state
+
+
+def test_frustrated_customer_asks_for_a_manager_once_and_threatens_to_post(scenario):
+    from simulator.behaviour import MANAGER, THREATS
+    angry = persona(scenario, mood="frustrated", patience=5, behaviours=("manager", "threaten_public"))
+    turns, _ = _play(customer(), angry, ["Please wait."] * 6, DISMISSIVE)
+    shown = [b for t in turns for b in t.behaviours]
+    assert shown.count("manager") == 1 and any(m in t.text for t in turns for m in MANAGER)
+    if "threaten_public" in shown:
+        assert shown.count("threaten_public") == 1 and any(m in t.text for t in turns for m in THREATS)
+    calm_turns, _ = _play(customer(), persona(scenario, mood="calm", behaviours=("manager",)),
+                          ["I'm so sorry, I'll reship it now."] * 3, KIND)
+    assert not any(t.behaviours for t in calm_turns)  # a well-treated customer has no reason to
+    again = _play(customer(), angry, ["Please wait."] * 6, DISMISSIVE)[0]
+    assert [t.text for t in again] == [t.text for t in turns]  # reproducible
+
+
+def test_threat_to_post_publicly_comes_when_angry():
+    from simulator.behaviour import THREATS, THREATS_PUBLIC, extras
+    said = extras(("threaten_public",), (), 0.9, 2, "live_chat", 1, ending=False)
+    assert said and said[0][0] == "threaten_public" and said[0][1] in THREATS
+    public = extras(("threaten_public",), (), 0.9, 2, "social_public", 1, ending=False)
+    assert public[0][1] in THREATS_PUBLIC
+    assert extras(("threaten_public",), ("threaten_public",), 0.9, 2, "live_chat", 1, ending=False) == []
+    assert extras(("threaten_public",), (), 0.3, 2, "live_chat", 1, ending=False) == []
+    assert extras(("threaten_public",), (), 0.9, 2, "live_chat", 1, ending=True) == []
+
+
+def test_off_topic_remark_comes_once_and_changes_nothing_the_beats_mean(scenario):
+    from simulator.behaviour import ASIDES
+    chatty = persona(scenario, behaviours=("off_topic",), patience=5)
+    plain = persona(scenario, behaviours=())
+    for seed in range(10):
+        turns, _ = _play(customer(), chatty, ["Let me look into it."] * 5, KIND, seed=seed)
+        base, _ = _play(customer(), plain, ["Let me look into it."] * 5, KIND, seed=seed)
+        assert [t.beat for t in turns] == [t.beat for t in base]
+        asides = [t for t in turns if "off_topic" in t.behaviours]
+        assert len(asides) <= 1
+        if asides:
+            break
+    assert asides and any(a in asides[0].text for a in ASIDES)

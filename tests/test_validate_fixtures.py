@@ -26,7 +26,8 @@ EXPECTED = {
     "list-top-level.yaml": "1: (file): the top level is a list; a scenario is a mapping of id, title, version, "
                            "channel, ...",
     "list-for-mapping.yaml": "6: persona: ['Test Customer', 'plain'] is a list; expected a mapping (key: value lines)",
-    "unknown-key.yaml": "9: persona.annotator: unknown key 'annotator'; valid keys: mood, name, patience, style, voice",
+    "unknown-key.yaml": "9: persona.annotator: unknown key 'annotator'; valid keys: behaviours, mood, name, patience, "
+                        "style, voice",
     "unknown-reference.yaml": "17: beats[0].when.asked_for: unknown fact 'favourite_colour'; facts: order_number",
     "unreachable-beat.yaml": "24: beats[2].id: beat 'too_late' can never be reached: it comes after 'fixed', "
                              "which ends the session",

@@ -20,7 +20,7 @@ def url(fast_services, tmp_path_factory):
     shutil.copytree(ROOT / "scenarios", library)
     path = library / "late-parcel-chat.yaml"
     text = path.read_text(encoding="utf-8")
-    text = text.replace("  name: Priya Raman", f"  name: '{NAME}'")
+    text = text.replace("  name: Priya Raman", f"  name: '{NAME}'\n  style: []")  # the opening as written
     text = text.replace('  says: "Hi, my parcel was supposed to arrive on Monday and it still hasn\'t come. The '
                         'tracking hasn\'t changed in four days. Where is it?"', f'  says: "{OPENING}"')
     assert NAME in text and OPENING in text
