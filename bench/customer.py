@@ -13,7 +13,13 @@ as the baseline, and prints one table against the issue's targets. The styles:
 - over-promise: the right fix plus money beyond the policy (and a delivery before the earliest date);
 - asks questions: asks the customer about themselves (postcode, item, what they tried ...), then solves.
 
-Then the safety and public-data detectors' precision and recall on bench/data/unsafe-requests-v1.jsonl.
+Then how much the customer reads like a real person: a plain classifier (character n-grams + logistic regression,
+5-fold cross-validated) told to tell the customer's short-channel turns (chat, public post, DM, bot hand-off) from
+real customers' messages in public dialogue corpora (bench/data/real-customer-messages-v1.jsonl; 0.5 accuracy is
+indistinguishable), the style statistics of both side by side, and how many distinct turns the seeds give; for the
+personas as the scenarios draw them and for plain personas (no writing style, no uncooperative behaviours: the
+customer before issue 17). Then the safety and public-data detectors' precision and recall on
+bench/data/unsafe-requests-v1.jsonl and the meaning guard's on bench/data/rewrite-pairs-v1.jsonl.
 """
 
 from __future__ import annotations
@@ -22,11 +28,12 @@ import argparse
 import json
 import os
 import platform
+import re
 import statistics
 import sys
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -53,6 +60,8 @@ TOPIC_QUESTIONS = {
 REQUESTS = Path(__file__).resolve().parent / "data" / "unsafe-requests-v1.jsonl"
 FIXES = Path(__file__).resolve().parent / "data" / "trainee-fixes-v1.jsonl"
 PAIRS = Path(__file__).resolve().parent / "data" / "rewrite-pairs-v1.jsonl"
+REAL = Path(__file__).resolve().parent / "data" / "real-customer-messages-v1.jsonl"
+SHORT = ("live_chat", "social_public", "social_dm", "bot_handoff")
 NEUTRAL = ("Thanks for your message. Let me look into this for you.",
            "I've passed this on to the relevant team.",
            "Thanks for waiting. I'm still checking.",
@@ -129,6 +138,8 @@ class Tally:
     rejected: Counter = field(default_factory=Counter)
     swaps_sent: int = 0
     texts: dict[tuple, list[str]] = field(default_factory=dict)
+    short: list[str] = field(default_factory=list)  # customer messages on the short channels, one per line sent
+    behaviours: Counter = field(default_factory=Counter)
     outcomes: dict[str, Counter] = field(default_factory=lambda: {s: Counter() for s in STYLES})
     questions: int = 0  # pertinent questions asked (style "asks questions")
     answered: int = 0  # of which the customer answered in character
@@ -168,6 +179,9 @@ def play(services: Services, scenarios: list[Scenario], seeds: int) -> Tally:
                     # The model's phrasing only: a scenario's own line may say "is there anything else you need".
                     tally.swaps_sent += bool(m.guard == "model" and AGENT_PHRASES.search(m.text))
                     tally.texts.setdefault((scenario.id, style, i), []).append(m.text)
+                    tally.behaviours.update(m.behaviours)
+                    if scenario.channel.value in SHORT:  # a chat turn on several lines is several messages
+                        tally.short.extend(line for line in m.text.split("\n") if line.strip())
                 for r in run.results:
                     tally.rejected.update(r.customer.rejected)
                 outcome = run.session.outcome
@@ -189,6 +203,91 @@ def distinct_2(tally: Tally) -> float:
         if grams:
             values.append(len(set(grams)) / len(grams))
     return statistics.mean(values) if values else 0.0
+
+
+def distinct_turns(tally: Tally) -> tuple[int, int]:
+    """(distinct customer turns, all customer turns) over every session and seed."""
+    texts = [t for group in tally.texts.values() for t in group]
+    return len(set(texts)), len(texts)
+
+
+EMOJI = re.compile("[\U0001F300-\U0001FAFF\u2600-\u27BF]|[:;]-?[()DPp]")
+CAPS = re.compile(r"\b[A-Z]{3,}\b")
+
+
+def normalise(text: str) -> str:
+    """Handles and links out of both sides: the classifier must tell people apart, not platforms."""
+    return " ".join(re.sub(r"https?://\S+|www\.\S+|@\w+", " ", text).split())
+
+
+def style_stats(texts: list[str]) -> dict[str, str]:
+    texts = [normalise(t) for t in texts if normalise(t)]
+    n = len(texts)
+    return {"messages": str(n),
+            "mean length, characters": f"{statistics.mean(len(t) for t in texts):.0f}" if n else "n/a",
+            "no final punctuation": pct(sum(t[-1] not in ".!?" for t in texts), n),
+            "exclamation mark": pct(sum("!" in t for t in texts), n),
+            "emoji or emoticon": pct(sum(bool(EMOJI.search(t)) for t in texts), n),
+            "all-caps word": pct(sum(bool(CAPS.search(t)) for t in texts), n),
+            "all lower case": pct(sum(t == t.lower() for t in texts), n)}
+
+
+def real_messages(path: Path = REAL) -> list[str]:
+    return [json.loads(line)["text"] for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def tell_apart(simulated: list[str], real: list[str], seed: int = 0) -> tuple[float, float, int]:
+    """(accuracy, AUC, messages per side) of char n-grams + logistic regression telling the two apart, 5-fold
+    cross-validated on equal numbers of each (the larger side sampled down, seeded)."""
+    import random
+
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import roc_auc_score
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+    from sklearn.pipeline import make_pipeline
+
+    simulated, real = [normalise(t) for t in simulated if normalise(t)], [normalise(t) for t in real]
+    n = min(len(simulated), len(real))
+    if n < 10:
+        return float("nan"), float("nan"), n
+    rng = random.Random(seed)
+    texts = rng.sample(simulated, n) + rng.sample(real, n)
+    y = [1] * n + [0] * n
+    model = make_pipeline(TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 4), min_df=2, sublinear_tf=True),
+                          LogisticRegression(max_iter=2000))
+    proba = cross_val_predict(model, texts, y, cv=StratifiedKFold(5, shuffle=True, random_state=seed),
+                              method="predict_proba")[:, 1]
+    accuracy = sum((p >= 0.5) == bool(t) for p, t in zip(proba, y, strict=True)) / len(y)
+    return accuracy, float(roc_auc_score(y, proba)), n
+
+
+def realism_rows(tallies: dict[str, Tally]) -> list[tuple[str, ...]]:
+    """Per run: how well a classifier tells its customer from real customers, style statistics, distinct turns;
+    the real messages' own statistics in the last column."""
+    real = real_messages()
+    names = list(tallies)
+    out: list[tuple[str, ...]] = []
+    found = {name: tell_apart(t.short, real) for name, t in tallies.items()}
+    out.append(("classifier accuracy, simulated vs real (0.5 = indistinguishable)", "<= 0.65",
+                *(f"{found[n][0]:.2f}" for n in names), ""))
+    out.append(("classifier AUC", "", *(f"{found[n][1]:.2f}" for n in names), ""))
+    stats = {name: style_stats(t.short) for name, t in tallies.items()}
+    real_stats = style_stats(real)
+    for key in real_stats:
+        out.append((key, "", *(stats[n][key] for n in names), real_stats[key]))
+    distinct = {name: distinct_turns(tallies[name]) for name in names}
+    out.append(("distinct customer turns (all channels)", ">= 2x plain",
+                *(f"{distinct[n][0]} of {distinct[n][1]}" for n in names), ""))
+    out.append(("uncooperative behaviours shown", "",
+                *(", ".join(f"{b} {c}" for b, c in sorted(tallies[n].behaviours.items())) or "none" for n in names),
+                ""))
+    return out
+
+
+def plain(scenario: Scenario) -> Scenario:
+    """The scenario's customer with no writing style and no uncooperative behaviours."""
+    return replace(scenario, persona=replace(scenario.persona, style=(), behaviours=()))
 
 
 def pct(n: float, d: float) -> str:
@@ -323,6 +422,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scenarios", nargs="*", help="scenario ids (default: the whole library)")
     parser.add_argument("--backend", default=None, help="customer backend (default: DOJO_CUSTOMER_BACKEND)")
     parser.add_argument("--no-baseline", action="store_true", help="skip the scripted-backend baseline run")
+    parser.add_argument("--no-plain", action="store_true",
+                        help="skip the run with plain personas (no writing style, no uncooperative behaviours)")
     parser.add_argument("--json", type=Path, help="also write the results as JSON to this file")
     parser.add_argument("--smoke", action="store_true",
                         help="check that the benchmark runs, in seconds: scripted customer, hashing embedder, "
@@ -340,11 +441,15 @@ def main(argv: list[str] | None = None) -> int:
     scenarios = [library.get(i) for i in args.scenarios] if args.scenarios else list(library)
     if args.smoke and not args.scenarios:
         scenarios = scenarios[:2]
-    runs = {settings.customer_backend: services}
+    runs = {settings.customer_backend: (services, scenarios)}
+    if not args.no_plain:
+        runs["plain personas"] = (services, [plain(s) for s in scenarios])
     if not args.no_baseline and settings.customer_backend != "scripted":
-        runs["scripted (baseline)"] = Services.from_settings(Settings.from_env(customer_backend="scripted",
-                                                                               embedder=embedder or None))
-    results = {name: rows(play(svc, scenarios, args.seeds), len(scenarios)) for name, svc in runs.items()}
+        runs["scripted (baseline)"] = (Services.from_settings(Settings.from_env(customer_backend="scripted",
+                                                                                embedder=embedder or None)),
+                                       scenarios)
+    tallies = {name: play(svc, chosen, args.seeds) for name, (svc, chosen) in runs.items()}
+    results = {name: rows(tally, len(scenarios)) for name, tally in tallies.items()}
 
     names = list(results)
     print(f"\nCustomer benchmark: {len(scenarios)} scenarios x {len(STYLES)} trainee styles x {args.seeds} seeds; "
@@ -355,6 +460,14 @@ def main(argv: list[str] | None = None) -> int:
     for key in next(iter(results.values())):
         print(f"| {key:<{width}} | {TARGETS.get(key, ''):<10} | "
               + " | ".join(f"{results[n][key]:<20}" for n in names) + " |")
+    realism = realism_rows(tallies)
+    print(f"\nDoes the customer read like a real person? Customer messages on the short channels (a chat turn on "
+          f"several lines counts as several messages) against {len(real_messages())} real customers' messages "
+          f"({REAL.name}: STAR, BANKING77/NLU++, DSTC11 NatCS, Taskmaster, ABCD, Harper Valley)\n")
+    print("| measure | target | " + " | ".join(names) + " | real customers |\n|---|---|"
+          + "---|" * len(names) + "---|")
+    for row in realism:
+        print("| " + " | ".join(row) + " |")
     fixes = fix_rows(services)
     print(f"\nThe fix judge on {len(fixes) and sum(int(r[2]) for r in fixes)} trainee replies written by others "
           f"({FIXES.name}; embedder {services.embedder.name}; set 2 was first measured after tuning on set 1)\n")
@@ -368,7 +481,8 @@ def main(argv: list[str] | None = None) -> int:
     for row in detectors:
         print("| " + " | ".join(row) + " |")
     if args.json:
-        args.json.write_text(json.dumps({"customer": results, "fixes": fixes, "detectors": detectors}, indent=2))
+        args.json.write_text(json.dumps({"customer": results, "realism": realism, "fixes": fixes,
+                                         "detectors": detectors}, indent=2))
     return 0
 
 

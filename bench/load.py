@@ -1,6 +1,7 @@
 """Load benchmark: N trainees at once, each playing a whole session against a running app.
 
-    python bench/load.py [--levels 1,4,8,16] [--replies 4] [--scripted] [--home DIR]
+    python bench/load.py [--levels 1,4,8,16] [--replies 4] [--scripted] [--home DIR] [--replicas K]
+                         [--database-url URL]
     python bench/load.py --smoke         # seconds: --scripted, one trainee, one reply (CI runs this)
 
 Starts `dojo serve` with the embedded models (the customer model and MiniLM, from DOJO_HOME) on a throw-away
@@ -10,6 +11,10 @@ session). Reported per level: reply round trip (what the trainee waits for), the
 scoring as the server timed them (p50 / p95), errors (a request that failed or was lost), sessions whose
 stored transcript differs from what their client saw, and the server's peak memory (VmHWM). The baseline is
 one trainee alone (N=1): "x N=1" is the p95 round trip against it.
+
+With `--replicas K`, K `dojo serve` processes share the database and every trainee sends each reply to the
+next server in turn (reply j of trainee i to server (i + j) mod K): a session continues on whichever server
+takes the reply, with no sticky sessions. Peak memory is then the sum over the servers.
 
 Model calls are serialised by a lock per model (two cores gain nothing from parallel generation), and
 Gradio's queue runs up to four events at once, so latency grows with N while nothing is dropped.
@@ -53,17 +58,18 @@ def percentile(values: list[float], q: float) -> float:
 
 def trainee(args: tuple) -> dict:
     """One trainee's whole session, in its own process."""
-    url, name, scenario, replies = args
+    urls, name, scenario, replies, index = args
     from gradio_client import Client
 
     out = {"name": name, "round_trip_ms": [], "customer_ms": [], "scoring_ms": [], "errors": [], "run_id": None,
            "seen": []}
     try:
-        client = Client(url, auth=(name, PASSWORD), verbose=False)
-        started = client.predict(scenario, api_name="/start")
+        clients = [Client(url, auth=(name, PASSWORD), verbose=False) for url in urls]
+        started = clients[index % len(clients)].predict(scenario, api_name="/start")
         run_id, transcript = started[0], started[3]
         out["run_id"] = run_id
-        for text in REPLIES[:replies]:
+        for j, text in enumerate(REPLIES[:replies]):
+            client = clients[(index + j) % len(clients)]  # the next server takes the next reply
             t0 = time.perf_counter()
             _view, transcript, _feedback, card, _reply = client.predict(run_id, text, 0, api_name="/reply")
             out["round_trip_ms"].append((time.perf_counter() - t0) * 1000)
@@ -98,25 +104,32 @@ def stored(database_url: str, run_id: str) -> list[str]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--levels", default="1,4,8,16", help="numbers of trainees at once (default 1,4,8,16)")
-    parser.add_argument("--replies", type=int, default=4, help="replies per session at most (default 4)")
+    parser.add_argument("--levels", help="numbers of trainees at once (default 1,4,8,16)")
+    parser.add_argument("--replies", type=int, help="replies per session at most (default 4)")
     parser.add_argument("--scripted", action="store_true",
                         help="scripted customer and hashing embedder (measures the app, not the models)")
     parser.add_argument("--home", type=Path,
                         help="with --scripted: a data directory that already holds a scorer trained with the "
                              "hashing embedder (default: a new one, trained first)")
+    parser.add_argument("--replicas", type=int, default=1,
+                        help="dojo serve processes on the one database; replies go to each in turn (default 1)")
+    parser.add_argument("--database-url", default="",
+                        help="the database the servers share (default: a throw-away SQLite file; use a "
+                             "PostgreSQL URL to measure a cohort deployment)")
     parser.add_argument("--smoke", action="store_true",
-                        help="check that the benchmark runs, in seconds: --scripted, one trainee, one reply")
+                        help="check that the benchmark runs, in seconds: --scripted, one trainee, one reply "
+                             "(unless --levels or --replies say otherwise)")
     args = parser.parse_args()
     if args.smoke:
-        args.scripted, args.levels, args.replies = True, "1", 1
+        args.scripted, args.levels, args.replies = True, args.levels or "1", args.replies or 1
+    args.levels, args.replies = args.levels or "1,4,8,16", args.replies or 4
     levels = [int(n) for n in args.levels.split(",")]
 
     from dojo.store import Store
     from simulator.settings import Settings
 
     work = Path(tempfile.mkdtemp(prefix="dojo-load-"))
-    database_url = f"sqlite:///{work / 'load.db'}"
+    database_url = args.database_url or f"sqlite:///{work / 'load.db'}"
     env = {**os.environ, "DATABASE_URL": database_url, "HF_HUB_OFFLINE": "1", "DOJO_LOG_LEVEL": "WARNING"}
     if args.scripted:
         home = args.home or work / "home"
@@ -126,33 +139,41 @@ def main() -> int:
     db = Store(database_url)
     db.upgrade()
     for i in range(max(levels)):
-        db.add_user(f"load-{i:02d}", "trainee", PASSWORD)
+        if db.find_user(f"load-{i:02d}") is None:
+            db.add_user(f"load-{i:02d}", "trainee", PASSWORD)
     db.engine.dispose()
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = subprocess.Popen([sys.executable, "-m", "dojo", "serve", "--port", str(port)], env=env,
-                              cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.monotonic() + 300
-    while True:
-        if server.poll() is not None:
-            print(server.stderr.read().decode()[-2000:], file=sys.stderr)
-            return 2
-        try:
-            urllib.request.urlopen(url, timeout=2)
-            break
-        except OSError:
-            if time.monotonic() > deadline:
-                server.kill()
+    servers, urls = [], []
+    for _ in range(max(1, args.replicas)):
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        servers.append(subprocess.Popen([sys.executable, "-m", "dojo", "serve", "--port", str(port)], env=env,
+                                        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE))
+        urls.append(f"http://127.0.0.1:{port}/")
+    for server, url in zip(servers, urls, strict=True):
+        deadline = time.monotonic() + 300
+        while True:
+            if server.poll() is not None:
+                print(server.stderr.read().decode()[-2000:], file=sys.stderr)
+                for other in servers:
+                    other.kill()
                 return 2
-            time.sleep(0.5)
+            try:
+                urllib.request.urlopen(url, timeout=2)
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    for other in servers:
+                        other.kill()
+                    return 2
+                time.sleep(0.5)
 
     settings = Settings.from_env(env)
     print(f"# support-dojo load benchmark · {platform.machine()}, {os.cpu_count()} cores, Python "
           f"{platform.python_version()} · customer: {'scripted' if args.scripted else 'embedded SmolLM2-135M'} · "
-          f"embeddings: {'hashing' if args.scripted else settings.embedder} · up to {args.replies} replies per session")
+          f"embeddings: {'hashing' if args.scripted else settings.embedder} · up to {args.replies} replies per "
+          f"session · {len(servers)} server(s) on {database_url.split(':', 1)[0]}")
     header = (f"{'N':>3} {'sessions':>8} {'replies':>7} {'errors':>6} {'mismatch':>8} {'round trip p50/p95 ms':>22} "
               f"{'customer p50/p95 ms':>20} {'scoring p50/p95 ms':>19} {'x N=1':>6} {'peak MB':>8} {'wall s':>7}")
     print(header)
@@ -160,7 +181,7 @@ def main() -> int:
     ctx = mp.get_context("spawn")
     try:
         for n in levels:
-            jobs = [(url, f"load-{i:02d}", SCENARIOS[i % len(SCENARIOS)], args.replies) for i in range(n)]
+            jobs = [(urls, f"load-{i:02d}", SCENARIOS[i % len(SCENARIOS)], args.replies, i) for i in range(n)]
             t0 = time.perf_counter()
             with ctx.Pool(n) as pool:
                 results = pool.map(trainee, jobs)
@@ -175,7 +196,8 @@ def main() -> int:
             print(f"{n:>3} {n:>8} {len(trips):>7} {errors:>6} {mismatched:>8} "
                   f"{percentile(trips, 0.5):>10.0f} / {p95:>9.0f} {percentile(customer, 0.5):>9.0f} / "
                   f"{percentile(customer, 0.95):>8.0f} {percentile(scoring, 0.5):>8.1f} / "
-                  f"{percentile(scoring, 0.95):>8.1f} {p95 / baseline:>6.1f} {peak_rss_mb(server.pid):>8.0f} "
+                  f"{percentile(scoring, 0.95):>8.1f} {p95 / baseline:>6.1f} "
+                  f"{sum(peak_rss_mb(server.pid) for server in servers):>8.0f} "
                   f"{wall:>7.1f}", flush=True)
             for r in results:
                 for e in r["errors"]:
@@ -183,8 +205,10 @@ def main() -> int:
         print("mismatch: sessions whose stored transcript differs from what their client saw; "
               "x N=1: p95 round trip against one trainee alone.")
     finally:
-        server.terminate()
-        server.wait(timeout=60)
+        for server in servers:
+            server.terminate()
+        for server in servers:
+            server.wait(timeout=60)
         shutil.rmtree(work, ignore_errors=True)
     return 0
 

@@ -48,6 +48,8 @@ def test_the_customer_benchmark_runs(fast_services):
     assert "| over-promises flagged" in done.stdout and "| pertinent questions answered" in done.stdout
     assert "| personal data in public, all writers | 519 |" in done.stdout
     assert "| meaning guard, all |" in done.stdout and "| correct fix | set 2 (held out) |" in done.stdout
+    assert "| classifier accuracy, simulated vs real (0.5 = indistinguishable) | <= 0.65 |" in done.stdout
+    assert "| distinct customer turns (all channels) |" in done.stdout and "plain personas" in done.stdout
 
 
 def test_the_scoring_benchmark_runs(fast_services):
@@ -64,3 +66,13 @@ def test_the_load_benchmark_runs(fast_services):
     table = done.stdout.splitlines()
     row = next(line for line in table if line.split()[:2] == ["1", "1"])
     assert row.split()[3:5] == ["0", "0"], row  # no errors, no mismatched transcript
+
+
+def test_two_servers_on_one_database_serve_sessions_without_sticky_routing(fast_services):
+    """Every trainee's replies go to the two servers in turn: each session still continues, nothing is lost."""
+    done = run_bench("load.py", fast_services.settings.home, "--home", str(fast_services.settings.home),
+                     "--replicas", "2", "--levels", "2", "--replies", "3")
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "2 server(s)" in done.stdout
+    row = next(line for line in done.stdout.splitlines() if line.split()[:2] == ["2", "2"])
+    assert row.split()[2:5] == ["6", "0", "0"], row  # all replies taken, no errors, no mismatched transcript
