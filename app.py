@@ -17,7 +17,7 @@ import gradio as gr
 from dojo import progress as progresses
 from dojo.access import Access, LoginLimiter
 from dojo.practice import ReplyError, Run, TurnResult
-from dojo.services import Services, StorageUnavailable, UnknownRunError
+from dojo.services import Services, SessionMovedOn, StorageUnavailable, UnknownRunError
 from dojo.store import StoreError
 from scoring import scorecard as scorecards
 from scoring.channel_rules import FIX_RULES
@@ -168,7 +168,7 @@ def reply_to(services: Services, run_id: str, text: str, delay_s: float | None =
         simulated = not run.session.scenario.channel_spec.uses_wall_clock
         delay = float(delay_s) if simulated and delay_s else None
         return run, services.reply(run, text, delay_s=delay)
-    except (ReplyError, UnknownRunError, StorageUnavailable) as exc:
+    except (ReplyError, UnknownRunError, StorageUnavailable, SessionMovedOn) as exc:
         raise gr.Error(str(exc.args[0])) from None
 
 
@@ -232,6 +232,12 @@ def _practice_tab(demo: gr.Blocks, services: Services, access: Access) -> gr.Dro
                                   scale=4, elem_id="dojo-scenario")
         start_btn = gr.Button("Start", variant="primary", scale=1, elem_id="dojo-start")
     with gr.Row():
+        # Sessions live in the database: any of the trainee's unfinished ones continues here, in any tab, on
+        # any server of the cohort, after a restart. The page's address carries the open session too.
+        mine = gr.Dropdown(choices=[], value=None, label="My unfinished sessions", scale=5,
+                           elem_id="dojo-my-sessions")
+        resume_btn = gr.Button("Resume", scale=1, elem_id="dojo-resume")
+    with gr.Row():
         with gr.Column(scale=1):
             record = gr.Markdown("Pick a scenario and press Start.", elem_id="dojo-record")
             with gr.Accordion("Knowledge base", open=False, elem_id="dojo-kb"):
@@ -272,14 +278,47 @@ def _practice_tab(demo: gr.Blocks, services: Services, access: Access) -> gr.Dro
             run = services.start_run(scenario_id, agent=user.name)
         except KeyError as exc:
             raise gr.Error(str(exc.args[0])) from None
+        return shown(run)
+
+    def shown(run: Run) -> dict:
+        """The page for a session as it is now: a new one, or one continued where it stopped."""
         scenario = run.session.scenario
+        articles = services.knowledge.search("", prefer=scenario.kb_articles)
         return {run_id: run.session.id, record: render_record(scenario),
                 conversation: views.conversation_html(run), transcript: views.transcript(run),
-                feedback: "", card: "", reply: "",
-                kb_results: render_articles(articles := services.knowledge.search("", prefer=scenario.kb_articles)),
+                feedback: render_feedback(run.results[-1]) if run.results else "",
+                card: render_scorecard(run) if run.session.ended else "", reply: "",
+                kb_results: render_articles(articles),
                 kb_pick: gr.Dropdown(choices=[(a.title, a.id) for a in articles],
                                      value=articles[0].id if articles else None),
                 delay_dd: gr.Dropdown(value=0, visible=not scenario.channel_spec.uses_wall_clock)}
+
+    def resume(session_id: str, request: gr.Request):
+        user = allowed(access, request, "practice")
+        if not session_id:
+            raise gr.Error("Pick one of your unfinished sessions first.")
+        try:
+            return shown(services.run(session_id, user=user.name))
+        except UnknownRunError as exc:
+            raise gr.Error(str(exc.args[0])) from None
+
+    def opened(scenario_id: str, request: gr.Request):
+        """A page opened on a session's address (a reload, a second tab) continues it; else a new session of
+        the recommended scenario starts."""
+        user = allowed(access, request, "practice")
+        wanted = request.query_params.get("session") if request is not None else None
+        if wanted:
+            try:
+                return shown(services.run(wanted, user=user.name))
+            except UnknownRunError:
+                pass  # ended elsewhere, another user's, or gone: a new session instead
+        return start(scenario_id, request)
+
+    def my_sessions(request: gr.Request):
+        user = access.user(request)
+        found = [f for f in services.sessions(user.name, unfinished=True) if f.resumable] if user else []
+        return gr.Dropdown(choices=[(f"{f.scenario_id} · {f.replies} repl{'y' if f.replies == 1 else 'ies'} · "
+                                     f"started {f.started_at:%d %b %H:%M} UTC", f.id) for f in found], value=None)
 
     def send(current: str, text: str, delay: float | None, request: gr.Request):
         user = allowed(access, request, "practice")
@@ -335,12 +374,23 @@ def _practice_tab(demo: gr.Blocks, services: Services, access: Access) -> gr.Dro
     # A visitor lands in a conversation: the scenario recommended for them (else the first) starts when
     # the page opens, from the library as it is now (a trainer may have saved a new scenario since).
     demo.load(choices_for, inputs=[channel_f, level_f], outputs=[scenario_dd], api_name=False).then(
-        start, inputs=[scenario_dd], outputs=start_outputs, api_name=False)
+        opened, inputs=[scenario_dd], outputs=start_outputs, api_name=False).then(
+        my_sessions, outputs=[mine], api_name=False)
+    resume_btn.click(resume, inputs=[mine], outputs=start_outputs, api_name="resume")
+    # The open session goes into the page's address, so that a reload or a copied link continues it.
+    run_id.change(None, inputs=[run_id], outputs=None, js="""(id) => {
+        const url = new URL(window.location.href);
+        if (id) { url.searchParams.set("session", id); } else { url.searchParams.delete("session"); }
+        window.history.replaceState(null, "", url);
+        return [];
+    }""")
     for f in (channel_f, level_f):
         f.input(choices_for, inputs=[channel_f, level_f], outputs=[scenario_dd], api_name=False)
     reply_outputs = [conversation, transcript, feedback, card, reply]
-    send_btn.click(send, inputs=[run_id, reply, delay_dd], outputs=reply_outputs, api_name="reply")
-    reply.submit(send, inputs=[run_id, reply, delay_dd], outputs=reply_outputs, api_name=False)
+    send_btn.click(send, inputs=[run_id, reply, delay_dd], outputs=reply_outputs, api_name="reply").then(
+        my_sessions, outputs=[mine], api_name=False)
+    reply.submit(send, inputs=[run_id, reply, delay_dd], outputs=reply_outputs, api_name=False).then(
+        my_sessions, outputs=[mine], api_name=False)
     kb_query.submit(search, inputs=[run_id, kb_query], outputs=[kb_results, kb_pick], api_name="kb_search")
     kb_insert.click(insert_link, inputs=[reply, kb_pick], outputs=[reply], api_name="kb_insert")
     return scenario_dd

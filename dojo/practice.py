@@ -67,6 +67,11 @@ class Practice:
         rubric = self.scorer.rubric.criteria
         return Run(session, weights={c: scenario.weight(c, rubric[c].weight) for c in rubric})
 
+    def resume(self, session: Session, results: list[TurnResult]) -> Run:
+        """A stored session, continued: the same scenario, state, clock and feedback as when it stopped."""
+        rubric = self.scorer.rubric.criteria
+        return Run(session, list(results), weights={c: session.scenario.weight(c, rubric[c].weight) for c in rubric})
+
     def reply(self, run: Run, text: str, delay_s: float | None = None) -> TurnResult:
         session = run.session
         text = CONTROL.sub("", text or "").strip()
@@ -82,7 +87,8 @@ class Practice:
         session.add_agent(text, response_s, scoring_ms=(time.perf_counter() - started) * 1000)
         rules = check(text, session.scenario, response_s)
         seed = session.seed + 7919 * session.agent_turns
-        turn, state = self.customer.next_turn(session.scenario, session.state, text, score.probabilities, seed=seed)
+        turn, state = self.customer.next_turn(session.scenario, session.state, text, score.probabilities, seed=seed,
+                                             waited_s=response_s)
         session.add_customer(turn, state)
         rules += fix_rules(turn.fix, session.scenario)
         faults = [f for f in turn.fix.flags if f.kind in ("wrong_fix", "over_promise")]

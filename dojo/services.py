@@ -15,11 +15,12 @@ from functools import wraps
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from dojo import calibration
 from dojo.practice import Practice, Run, TurnResult
 from dojo.store import Store, User, sqlite_url
+from dojo.store.resume import NotResumable
 from scoring import classifier
 from scoring.classifier import ScorerModel
 from scoring.embeddings import HashingEmbedder, MiniLMEmbedder, SentenceEmbedder
@@ -69,6 +70,10 @@ class UnknownRunError(KeyError):
 
 class StorageUnavailable(RuntimeError):
     """The database did not take a turn; the reply was not sent. One line, safe to show."""
+
+
+class SessionMovedOn(RuntimeError):
+    """The session took a reply elsewhere (another tab, another server) while this one was being sent. One line."""
 
 
 def _storage_message(exc: DBAPIError) -> str:
@@ -354,6 +359,14 @@ class Services:
                                     (user, f"{scorer.rubric.id}@{scorer.rubric.version}", scorer.version))
             elif recorded:
                 self.db.record_turn(run, result)
+        except IntegrityError:
+            # Another tab or server stored this turn first: this copy of the session is stale. Drop it (the
+            # next request reads the session as stored) and keep the trainee's text in the box.
+            undo()
+            with self._lock:
+                self._runs.pop(key, None)
+            raise SessionMovedOn("This session took a reply in another tab or window while you were sending "
+                                 "yours; it now shows where it is. Your text is still in the box.") from None
         except DBAPIError as exc:
             # Not stored, so not sent: the session goes back to before this reply, and the trainee sends it
             # again once the database answers. Nothing is half-written (one transaction per turn).
@@ -367,11 +380,43 @@ class Services:
         return result
 
     def run(self, run_id: str, user: str | None = None) -> Run:
-        """A run held by this process; with `user`, only if it is theirs (another user's run is
-        answered exactly like a missing one, so ids cannot be probed)."""
+        """A practice run: a stored session as the database has it now (whichever process took its last
+        turn), else one this process holds (a playtest, or a session before its first reply). With `user`,
+        only if it is theirs (another user's run is answered exactly like a missing one, so ids cannot be
+        probed)."""
         with self._lock:
             run = self._runs.get(run_id)
             owner = self._owners.get(run_id)
+            recorded = run_id in self._recorded
+        if run is None or recorded:
+            run, owner = self._stored_run(run_id, run, owner)
         if run is None or (user is not None and owner is not None and owner != user):
-            raise UnknownRunError(f"no practice session {run_id!r} on this server; start a new one")
+            raise UnknownRunError(f"no practice session {run_id!r}; start a new one")
         return run
+
+    def _stored_run(self, run_id: str, held: Run | None, owner: str | None) -> tuple[Run | None, str | None]:
+        """The stored session, reusing this process's copy while no other process has added a turn to it."""
+        if not run_id or len(run_id) > 64:
+            return None, None
+        if held is not None and self.db.turn_count(run_id) == len(held.session.messages):
+            return held, owner
+        try:
+            stored = self.db.load_run(run_id)
+        except NotResumable as exc:
+            raise UnknownRunError(str(exc)) from None
+        if stored is None:
+            return None, None
+        run = self.practice.resume(stored.session, stored.results)
+        with self._lock:
+            self._runs[run_id] = run
+            self._owners[run_id] = stored.owner
+            self._recorded.add(run_id)
+        return run, stored.owner
+
+    def owner(self, run_id: str) -> str | None:
+        with self._lock:
+            return self._owners.get(run_id)
+
+    def sessions(self, agent: str | None = None, unfinished: bool = False):
+        """Stored practice sessions, newest first (`dojo sessions list`, "My sessions")."""
+        return self.db.practice_sessions(agent, unfinished)

@@ -30,6 +30,8 @@ class Message:
     response_s: float | None = None
     mood: str | None = None  # the customer's mood after this message
     scoring_ms: float | None = None  # an agent message: how long scoring it took
+    behaviours: tuple[str, ...] = ()  # a customer message: the uncooperative behaviours it shows
+    state: CustomerState | None = None  # a customer message: the customer's state after it (what resuming needs)
 
 
 @dataclass
@@ -65,7 +67,7 @@ class Session:
     def add_customer(self, turn: CustomerTurn, state: CustomerState) -> None:
         self.state = state
         self.messages.append(Message("customer", turn.text, self.clock, turn.beat, turn.guard, turn.latency_ms,
-                                     mood=state.mood))
+                                     mood=state.mood, behaviours=turn.behaviours, state=state))
         self._last_customer_wall = time.monotonic()
 
     def response_seconds(self, delay_s: float | None = None) -> float:

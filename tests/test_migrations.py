@@ -26,14 +26,14 @@ def test_the_migration_scripts_keep_their_revision_ids():
 
     scripts = ScriptDirectory(str(MIGRATIONS))
     assert MIGRATIONS.parent.name == "dojo"
-    assert [s.revision for s in scripts.walk_revisions()] == ["0002", "0001"]
+    assert [s.revision for s in scripts.walk_revisions()] == ["0003", "0002", "0001"]
 
 
 def test_a_database_of_the_previous_layout_upgrades_and_keeps_its_data(tmp_path):
     store = previous_database(tmp_path)
     store.upgrade()
     with store.session() as s:
-        assert s.execute(text("select version_num from alembic_version")).scalar() == "0002"
+        assert s.execute(text("select version_num from alembic_version")).scalar() == "0003"
     assert [u.name for u in store.users()] == ["ana", "rev"]
     assert store.authenticate("ana", "correct horse battery") is not None
     ana = store.user("ana")

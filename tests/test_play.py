@@ -94,3 +94,54 @@ def test_openai_backend_without_an_endpoint_is_one_line(env, tmp_path):
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert done.stderr.strip() == ("dojo: the openai backend needs DOJO_OPENAI_BASE_URL "
                                    "(e.g. http://localhost:8000/v1)")
+
+
+def test_difficulty_option_plays_the_same_scenario_with_an_uncooperative_customer(env, tmp_path):
+    replies = tmp_path / "replies.jsonl"
+    replies.write_text("\n".join(json.dumps({"text": text, "delay_seconds": delay}) for text, delay in (
+        ("Hi, what can I help with?", 20), ("Okay, let me have a look.", 200), ("Please wait.", 30))) + "\n")
+
+    def play(level: str) -> dict:
+        done = dojo(env, "play", "late-parcel-chat", "--replies", str(replies), "--json", "--seed", "2",
+                    "--difficulty", level)
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout)
+
+    easy, hard = play("1"), play("3")
+    assert easy["difficulty"] == 1 and easy["behaviours"] == []
+    assert not any(t.get("behaviours") for t in easy["turns"])
+    assert hard["difficulty"] == 3 and set(hard["behaviours"]) == {
+        "incomplete_opening", "impatience", "off_topic", "manager", "threaten_public"}
+    customer = [t for t in hard["turns"] if t["role"] == "customer"]
+    assert customer[0]["behaviours"] == ["incomplete_opening"] and customer[1]["beat"] == "opening:rest"
+    assert "impatience" in customer[2]["behaviours"]  # the trainee took 200 s on a live chat
+    assert [t["text"] for t in play("3")["turns"]] == [t["text"] for t in hard["turns"]]  # same seed, same session
+    bad = dojo(env, "play", "late-parcel-chat", "--replies", str(replies), "--difficulty", "4")
+    assert bad.returncode == 2 and "invalid choice: 4" in bad.stderr
+
+
+def test_a_recorded_session_that_ran_out_of_replies_is_resumed_from_the_command_line(env, tmp_path):
+    first, rest = tmp_path / "first.txt", tmp_path / "rest.txt"
+    first.write_text("I'm so sorry about the wait! Could you give me the order number?\n")
+    rest.write_text("I'll reship your order by express now at no cost; it should be with you on Thursday. "
+                    "I'll message you as soon as it's out for delivery.\n")
+    started = json.loads(dojo(env, "play", "late-parcel-chat", "--replies", str(first), "--json", "--seed", "4",
+                              "--agent", "resumer").stdout)
+    session_id = started["session_id"]
+    assert session_id and started["ended"] is False
+    listed = json.loads(dojo(env, "sessions", "list", "--agent", "resumer", "--unfinished", "--json").stdout)
+    assert [s["id"] for s in listed] == [session_id] and listed[0]["replies"] == 1
+    assert session_id in dojo(env, "sessions", "list", "--agent", "resumer").stdout
+    done = dojo(env, "play", "--resume", session_id, "--replies", str(rest), "--json")
+    assert done.returncode == 0, done.stderr
+    doc = json.loads(done.stdout)
+    assert doc["session_id"] == session_id and doc["agent"] == "resumer" and doc["outcome"] == "resolved"
+    assert [t["text"] for t in doc["turns"][:3]] == [t["text"] for t in started["turns"]]  # the earlier turns too
+    assert len(doc["turns"]) == 5 and doc["seed"] == 4
+    assert json.loads(dojo(env, "sessions", "list", "--agent", "resumer", "--unfinished", "--json").stdout) == []
+    again = dojo(env, "play", "--resume", session_id, "--replies", str(rest))
+    assert again.returncode == 2 and again.stderr.count("\n") == 1 and "has ended (resolved)" in again.stderr
+    missing = dojo(env, "play", "--resume", "f" * 32, "--replies", str(rest))
+    assert missing.returncode == 2 and "no practice session" in missing.stderr
+    both = dojo(env, "play", "late-parcel-chat", "--resume", session_id, "--replies", str(rest))
+    assert both.returncode == 2 and "or --resume" in both.stderr

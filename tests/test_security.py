@@ -24,6 +24,7 @@ ROLES = ("trainee", "reviewer", "trainer", "admin")
 EVENTS = {
     "/start": ("practice", ["late-parcel-chat"]),
     "/reply": ("practice", ["no-such-run", "hello", 0]),
+    "/resume": ("practice", ["no-such-run"]),
     "/kb_search": ("practice", ["", "refund"]),
     "/kb_insert": ("practice", ["Hi", "delivery-delays"]),
     "/dispute": ("practice", ["no-such-run", "empathy", "why"]),

@@ -53,7 +53,7 @@ def test_migrations_create_the_schema_and_running_them_again_changes_nothing(db)
     assert {"users", "sessions", "turns", "scores", "rule_checks", "reviews", "rounds", "round_items",
             "round_raters", "consensus", "disputes", "alembic_version"} <= tables
     with db.engine.connect() as c:
-        assert c.execute(sa.text("select version_num from alembic_version")).scalar() == "0002"
+        assert c.execute(sa.text("select version_num from alembic_version")).scalar() == "0003"
 
 
 def test_accounts_roles_and_passwords(db):

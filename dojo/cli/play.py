@@ -18,16 +18,35 @@ def add_commands(sub) -> None:
                                    "line) or JSON lines ({\"text\": ..., \"delay_seconds\": ...}). Prints the "
                                    "transcript with each reply's scores and each customer turn's mood, beat, "
                                    "guard outcome and latency; --json prints one JSON document.")
-    p.add_argument("scenario_id", metavar="SCENARIO_ID")
+    p.add_argument("scenario_id", metavar="SCENARIO_ID", nargs="?",
+                   help="the scenario to play (not with --resume, which continues a stored session's)")
     p.add_argument("--replies", type=Path, required=True, metavar="FILE", help="the trainee's replies")
     p.add_argument("--json", action="store_true", help="print one JSON document")
     p.add_argument("--seed", type=int, help="sampling seed (default: DOJO_SEED, else 0)")
+    p.add_argument("--difficulty", type=int, choices=[1, 2, 3],
+                   help="play the scenario at this difficulty instead of its own (1 patient ... 3 impatient, "
+                        "uncooperative)")
     p.add_argument("--backend", choices=["scripted", "transformers", "openai"],
                    help="who phrases the customer (default: DOJO_CUSTOMER_BACKEND)")
     p.add_argument("--agent", default="", metavar="NAME",
                    help="record the session and its turns under this user (a new name becomes a trainee), so that "
                         "`dojo progress NAME` reflects it")
+    p.add_argument("--resume", metavar="SESSION_ID",
+                   help="continue a stored, unfinished session (see `dojo sessions list --unfinished`) with the "
+                        "replies from FILE; the JSON lists every turn of the session, the earlier ones included")
     p.set_defaults(handler=_play)
+
+    s = sub.add_parser("sessions", help="stored practice sessions",
+                       description="Practice sessions stored in the database, newest first.")
+    ssub = s.add_subparsers(title="actions", metavar="ACTION")
+    lst = ssub.add_parser("list", help="list practice sessions",
+                          description="List stored practice sessions: id, agent, scenario, replies, outcome. An "
+                                      "unfinished one can be continued in the app (My sessions) or with "
+                                      "`dojo play --resume ID`.")
+    lst.add_argument("--agent", metavar="NAME", help="only this agent's sessions")
+    lst.add_argument("--unfinished", action="store_true", help="only sessions that have not ended")
+    lst.add_argument("--json", action="store_true", help="print JSON")
+    lst.set_defaults(handler=_sessions_list)
 
 
 def read_replies(path: Path) -> list[tuple[str, float | None]]:
@@ -62,14 +81,24 @@ def _play(args, settings: Settings) -> int:
     from dataclasses import replace
 
     from dojo.practice import ReplyError
-    from dojo.services import Services
+    from dojo.services import Services, SessionMovedOn, StorageUnavailable, UnknownRunError
 
     if args.backend:
         settings = replace(settings, customer_backend=args.backend)
     services = Services.from_settings(settings)
+    if bool(args.resume) == bool(args.scenario_id):
+        print("dojo: play: give a SCENARIO_ID to start a session, or --resume SESSION_ID to continue one",
+              file=sys.stderr)
+        return EXIT_USAGE
+    if args.resume and (args.difficulty or args.seed is not None):
+        print("dojo: play --resume: the session keeps its own seed and difficulty", file=sys.stderr)
+        return EXIT_USAGE
     try:
-        scenario = services.library.get(args.scenario_id)
         replies = read_replies(args.replies)
+        if not args.resume:
+            scenario = services.library.get(args.scenario_id)
+            if args.difficulty:
+                scenario = replace(scenario, difficulty=args.difficulty)
     except KeyError as exc:
         print(f"dojo: {exc.args[0]}", file=sys.stderr)
         return EXIT_USAGE
@@ -78,14 +107,26 @@ def _play(args, settings: Settings) -> int:
         return EXIT_USAGE
     if not services.has_scorer():
         services.train()
-    seed = args.seed if args.seed is not None else (settings.seed or 0)
-    run = services.start_scenario(scenario, seed=seed, agent=args.agent or None)
+    if args.resume:
+        try:
+            run = services.run(args.resume)
+        except UnknownRunError as exc:
+            print(f"dojo: {exc.args[0]}", file=sys.stderr)
+            return EXIT_USAGE
+        if run.session.ended:
+            print(f"dojo: session {args.resume} has ended ({run.session.outcome}); nothing to continue",
+                  file=sys.stderr)
+            return EXIT_USAGE
+        args.agent = services.owner(args.resume) or ""
+    else:
+        seed = args.seed if args.seed is not None else (settings.seed or 0)
+        run = services.start_scenario(scenario, seed=seed, agent=args.agent or None)
     for text, delay in replies:
         if run.session.ended:
             break
         try:
             services.reply(run, text, delay_s=delay)
-        except ReplyError as exc:
+        except (ReplyError, StorageUnavailable, SessionMovedOn) as exc:
             print(f"dojo: {exc}", file=sys.stderr)
             return EXIT_USAGE
     doc = play_document(run, args.agent, len(replies))
@@ -105,7 +146,7 @@ def play_document(run, agent: str, supplied: int) -> dict:
         if m.role == "customer":
             following = session.messages[i + 1] if i + 1 < len(session.messages) else None
             turn.update(beat=m.beat, guard=m.guard, mood=m.mood, latency_ms=round(m.latency_ms or 0.0, 1),
-                        answered_at_s=round(following.at, 3) if following else None)
+                        behaviours=list(m.behaviours), answered_at_s=round(following.at, 3) if following else None)
         else:
             result = next(results)
             turn.update(response_s=round(result.response_s, 3),
@@ -123,19 +164,24 @@ def play_document(run, agent: str, supplied: int) -> dict:
                  "resolution": state.resolution, "rule_breaks": card.rule_breaks,
                  "faults": [{"reply": f.reply, "kind": f.kind, "message": f.message, "evidence": f.evidence}
                             for f in card.faults]}
-    return {"scenario": session.scenario.id, "scenario_version": session.scenario.version, "agent": agent,
-            "seed": session.seed, "channel": session.scenario.channel.value, "outcome": session.outcome,
+    return {"session_id": session.id if agent else None,
+            "scenario": session.scenario.id, "scenario_version": session.scenario.version, "agent": agent,
+            "seed": session.seed, "channel": session.scenario.channel.value,
+            "difficulty": session.scenario.difficulty, "style": list(state.style),
+            "behaviours": list(state.behaviours), "outcome": session.outcome,
             "ended": session.ended, "final_mood": state.mood, "frustration": round(state.frustration, 3),
             "replies_supplied": supplied, "replies_used": session.agent_turns, "turns": turns,
             "scorecard": scorecard}
 
 
 def print_transcript(doc: dict) -> None:
-    print(f"{doc['scenario']} (v{doc['scenario_version']}, {doc['channel']}, seed {doc['seed']})"
+    print(f"{doc['scenario']} (v{doc['scenario_version']}, {doc['channel']}, difficulty {doc['difficulty']}, "
+          f"seed {doc['seed']})"
           + (f" · agent {doc['agent']}" if doc["agent"] else ""))
     for t in doc["turns"]:
         if t["role"] == "customer":
-            print(f"\nCUSTOMER [{t['beat']} · {t['mood']} · {t['guard']} · {t['latency_ms']:.0f} ms]")
+            shows = "".join(f" · {b}" for b in t["behaviours"])
+            print(f"\nCUSTOMER [{t['beat']} · {t['mood']} · {t['guard']} · {t['latency_ms']:.0f} ms{shows}]")
         else:
             scores = " ".join(f"{c}={p:.2f}" for c, p in t["scores"].items())
             print(f"\nAGENT [after {t['response_s']:.0f} s · {scores}]")
@@ -154,3 +200,22 @@ def print_transcript(doc: dict) -> None:
             print(f"  reply {f['reply']}: {f['kind']}: {f['message']}")
     elif card["clean"]:
         print(f"clean success: resolved with {card['resolution'] or 'an accepted fix'}, no faults")
+
+
+def _sessions_list(args, settings: Settings) -> int:
+    from dojo.services import Services
+
+    found = Services.from_settings(settings).sessions(args.agent or None, args.unfinished)
+    if args.json:
+        print(json.dumps([f.as_dict() for f in found], indent=2, ensure_ascii=False))
+        return 0
+    if not found:
+        print("no practice sessions" + (f" of {args.agent}" if args.agent else "")
+              + (" that have not ended" if args.unfinished else ""))
+        return 0
+    print(f"{'session':<32}  {'agent':<16} {'scenario':<28} {'started (UTC)':<16} replies  outcome")
+    for f in found:
+        state = f.outcome or ("unfinished" if f.resumable else "unfinished (not resumable)")
+        print(f"{f.id:<32}  {f.agent:<16} {f.scenario_id + ' v' + str(f.scenario_version):<28} "
+              f"{f.started_at:%Y-%m-%d %H:%M} {f.replies:>7}  {state}")
+    return 0

@@ -2,10 +2,39 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from dojo.store.resume import StoredRun, rebuild, scenario_json
 from dojo.store.tables import PracticeSession, RuleCheck, Score, Turn, User, _turn, now
+
+
+@dataclass(frozen=True)
+class SessionSummary:
+    """One practice session as `dojo sessions list` and "My sessions" show it."""
+
+    id: str
+    agent: str
+    scenario_id: str
+    scenario_version: int
+    channel: str
+    started_at: datetime
+    replies: int
+    outcome: str | None
+    resumable: bool
+
+    @property
+    def finished(self) -> bool:
+        return self.outcome is not None
+
+    def as_dict(self) -> dict:
+        return {"id": self.id, "agent": self.agent, "scenario": self.scenario_id,
+                "scenario_version": self.scenario_version, "channel": self.channel,
+                "started_at": self.started_at.isoformat(), "replies": self.replies, "outcome": self.outcome,
+                "finished": self.finished, "resumable": self.resumable}
 
 
 class PracticeRecords:
@@ -17,7 +46,8 @@ class PracticeRecords:
         s.add(PracticeSession(
             id=session.id, user_id=user.id, scenario_id=scenario.id, scenario_version=scenario.version,
             channel=str(scenario.channel), difficulty=scenario.difficulty, seed=session.seed,
-            rubric_version=rubric_version, model_version=model_version))
+            rubric_version=rubric_version, model_version=model_version, scenario_json=scenario_json(scenario),
+            started_at=session.opened_at))  # when it was opened (the page's clock reads from there)
         for i, message in enumerate(session.messages[:upto]):
             s.add(_turn(session, i, message))
 
@@ -32,7 +62,7 @@ class PracticeRecords:
             if new_session is not None:
                 self._add_session(s, run, *new_session, upto=first)
                 s.flush()
-            agent = _turn(session, first, session.messages[first])
+            agent = _turn(session, first, session.messages[first], result)
             s.add(agent)
             s.flush()
             for c, crit in result.score.criteria.items():
@@ -46,6 +76,39 @@ class PracticeRecords:
             row = s.get(PracticeSession, session.id)
             if row is not None and session.ended:
                 row.ended_at, row.outcome = now(), session.outcome
+
+    def turn_count(self, session_id: str) -> int:
+        with self.session() as s:
+            return int(s.scalar(select(func.count()).select_from(Turn).where(Turn.session_id == session_id)) or 0)
+
+    def load_run(self, session_id: str) -> StoredRun | None:
+        """A stored practice session rebuilt to continue it; None if there is none with this id;
+        NotResumable if it cannot be continued."""
+        with self.session() as s:
+            row = s.get(PracticeSession, session_id)
+            if row is None or row.source != "practice":
+                return None
+            owner = s.get(User, row.user_id).name
+            details = list(s.scalars(select(Turn.detail).where(Turn.session_id == session_id).order_by(Turn.index)))
+            return rebuild(row.id, owner, row.seed, row.started_at, row.scenario_json, details)
+
+    def practice_sessions(self, agent: str | None = None, unfinished: bool = False) -> list[SessionSummary]:
+        """Practice sessions, newest first; of one agent; only those not ended."""
+        with self.session() as s:
+            replies = (select(Turn.session_id, func.count().label("n")).where(Turn.role == "agent")
+                       .group_by(Turn.session_id).subquery())
+            query = (select(PracticeSession, User.name, replies.c.n)
+                     .join(User, User.id == PracticeSession.user_id)
+                     .outerjoin(replies, replies.c.session_id == PracticeSession.id)
+                     .where(PracticeSession.source == "practice")
+                     .order_by(PracticeSession.started_at.desc()))
+            if agent:
+                query = query.where(User.name == agent)
+            if unfinished:
+                query = query.where(PracticeSession.outcome.is_(None))
+            return [SessionSummary(row.id, name, row.scenario_id, row.scenario_version, row.channel, row.started_at,
+                                   int(n or 0), row.outcome, row.scenario_json is not None)
+                    for row, name, n in s.execute(query)]
 
     def sessions_of(self, user: User) -> list[PracticeSession]:
         with self.session() as s:

@@ -17,6 +17,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
 
+from dojo.store.resume import turn_detail
+
 ROLES = ("trainee", "reviewer", "trainer", "admin")
 NA = -1  # a review label: the criterion does not apply to this reply
 LABELS = {1: "met", 0: "not met", NA: "n/a"}
@@ -59,6 +61,9 @@ class PracticeSession(Base):
     outcome: Mapped[str | None] = mapped_column(String(20), nullable=True)
     source: Mapped[str] = mapped_column(String(20), default="practice", server_default="practice")  # | import
     external_id: Mapped[str | None] = mapped_column(String(200), nullable=True)  # an imported conversation's id
+    # The scenario as the session started on it (JSON of simulator.scenario.Scenario): continuing a session
+    # never depends on the library's file, which a trainer may have changed since. None: not resumable.
+    scenario_json: Mapped[str | None] = mapped_column(Text, nullable=True)
     turns: Mapped[list[Turn]] = relationship(back_populates="session", order_by="Turn.index")
 
 
@@ -76,6 +81,9 @@ class Turn(Base):
     beat: Mapped[str | None] = mapped_column(String(80), nullable=True)
     guard: Mapped[str | None] = mapped_column(String(80), nullable=True)
     mood: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    # What continuing the session needs (JSON, dojo/store/resume.py): the message as the session saw it; after a
+    # customer message the customer's state; after a reply its feedback (scores, rules, the customer's turn).
+    detail: Mapped[str | None] = mapped_column(Text, nullable=True)
     session: Mapped[PracticeSession] = relationship(back_populates="turns")
     scores: Mapped[list[Score]] = relationship(order_by="Score.criterion")
     rules: Mapped[list[RuleCheck]] = relationship(order_by="RuleCheck.rule")
@@ -195,7 +203,7 @@ def _same_round(key: str | None):
     return Review.round_id.is_(None) if key is None else Review.round_id == key
 
 
-def _turn(session, index: int, message) -> Turn:
+def _turn(session, index: int, message, result=None) -> Turn:
     return Turn(session_id=session.id, index=index, role=message.role, text=message.text,
                 channel=str(session.scenario.channel), response_s=message.response_s, beat=message.beat,
-                guard=message.guard, mood=message.mood)
+                guard=message.guard, mood=message.mood, detail=turn_detail(message, result))
