@@ -211,6 +211,13 @@ def distinct_turns(tally: Tally) -> tuple[int, int]:
     return len(set(texts)), len(texts)
 
 
+def seeds_differ(tally: Tally) -> float:
+    """How often another seed gives the same turn (same scenario, trainee style and position) other words: per
+    group, (distinct texts - 1) / (seeds - 1), averaged; 0 when every seed reads the same, 1 when none repeats."""
+    values = [(len(set(g)) - 1) / (len(g) - 1) for g in tally.texts.values() if len(g) > 1]
+    return statistics.mean(values) if values else 0.0
+
+
 EMOJI = re.compile("[\U0001F300-\U0001FAFF\u2600-\u27BF]|[:;]-?[()DPp]")
 CAPS = re.compile(r"\b[A-Z]{3,}\b")
 
@@ -279,6 +286,8 @@ def realism_rows(tallies: dict[str, Tally]) -> list[tuple[str, ...]]:
     distinct = {name: distinct_turns(tallies[name]) for name in names}
     out.append(("distinct customer turns (all channels)", ">= 2x plain",
                 *(f"{distinct[n][0]} of {distinct[n][1]}" for n in names), ""))
+    out.append(("the same turn on another seed reads differently", "",
+                *(f"{100 * seeds_differ(tallies[n]):.0f} %" for n in names), ""))
     out.append(("uncooperative behaviours shown", "",
                 *(", ".join(f"{b} {c}" for b, c in sorted(tallies[n].behaviours.items())) or "none" for n in names),
                 ""))

@@ -389,7 +389,12 @@ class Services:
             owner = self._owners.get(run_id)
             recorded = run_id in self._recorded
         if run is None or recorded:
-            run, owner = self._stored_run(run_id, run, owner)
+            try:
+                run, owner = self._stored_run(run_id, run, owner)
+            except NotResumable as exc:  # why, only to its owner: to anyone else it is missing
+                run, owner = None, exc.owner
+                if user is None or user == exc.owner:
+                    raise UnknownRunError(str(exc)) from None
         if run is None or (user is not None and owner is not None and owner != user):
             raise UnknownRunError(f"no practice session {run_id!r}; start a new one")
         return run
@@ -400,10 +405,7 @@ class Services:
             return None, None
         if held is not None and self.db.turn_count(run_id) == len(held.session.messages):
             return held, owner
-        try:
-            stored = self.db.load_run(run_id)
-        except NotResumable as exc:
-            raise UnknownRunError(str(exc)) from None
+        stored = self.db.load_run(run_id)
         if stored is None:
             return None, None
         run = self.practice.resume(stored.session, stored.results)

@@ -77,9 +77,10 @@ def channel_kind(channel: str) -> str:
 
 
 def draw(channel: str, difficulty: int, seed: int, style: Sequence[str] | None,
-         behaviours: Sequence[str] | None) -> Manner:
-    """The scenario's own lists where it sets them (an empty list: none); the rest drawn from the seed."""
-    rng = random.Random(f"persona:{seed}")
+         behaviours: Sequence[str] | None, scenario_id: str = "") -> Manner:
+    """The scenario's own lists where it sets them (an empty list: none); the rest drawn from the seed (and the
+    scenario, so that two scenarios played with one seed do not get the same customer)."""
+    rng = random.Random(f"persona:{scenario_id}:{seed}")
     if style is None:
         odds = STYLE_ODDS[channel_kind(channel)]
         drawn = [t for t, p in odds.items()

@@ -12,6 +12,11 @@ every guard: close in meaning to the beat, no agent phrasing, keeps the beat's n
 references, keeps who does what (no I/you swap), its counts and the customer's own things, adds no demands,
 no hidden fact not yet unlocked, no repeat of an earlier turn, within the channel's length.
 Otherwise the beat text itself is sent and the fallback is counted.
+
+Then the persona's manner, drawn once at the opening from the scenario or its channel and difficulty
+(`behaviour.py`): its writing style (`style.py`), and the uncooperative behaviours of harder customers (an
+incomplete first message, "hello??" when the trainee is slow, an aside, a manager, a public threat), each a
+scripted addition around the phrased line.
 """
 
 from __future__ import annotations
@@ -155,7 +160,7 @@ class Customer:
     def opening(self, scenario: Scenario, seed: int = 0) -> tuple[CustomerTurn, CustomerState]:
         level = DIFFICULTY[scenario.difficulty]
         manner = behaviour.draw(scenario.channel.value, scenario.difficulty, seed, scenario.persona.style,
-                                scenario.persona.behaviours)
+                                scenario.persona.behaviours, scenario.id)
         state = CustomerState(frustration=min(1.0, MOOD_START[scenario.persona.mood] + level.extra_frustration),
                               style=manner.style, behaviours=manner.behaviours)
         line, pending = scenario.opening, ""
@@ -186,12 +191,12 @@ class Customer:
         shown = ("impatience",) if nudge else ()
         # What the customer says first: corrections of what the trainee got wrong, answers to their questions.
         lead = " ".join([*fix.corrections, *(a.says for a in answers if a.says)])
+        lead = " ".join(x for x in (nudge, lead) if x)
         if state.pending:  # the rest of an incomplete first message: the trainee could not have answered it yet
             state = replace(state, strikes=before.strikes, frustration=max(before.frustration, state.frustration))
-            turn = self._phrase(scenario, state, "opening:rest", state.pending, seed, lead=nudge)
+            turn = self._phrase(scenario, state, "opening:rest", state.pending, seed, lead=lead)
             turn = replace(turn, fix=fix, answers=answers, behaviours=shown)
             return turn, replace(state, pending="", said=(*state.said, turn.text))
-        lead = " ".join(x for x in (nudge, lead) if x)
         beat = self._choose(scenario, state, scores, acts, fix, answers)
         if beat is None:
             outcome = "escalated" if state.frustration >= 0.5 else "abandoned"

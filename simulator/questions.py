@@ -56,7 +56,9 @@ NOT_ASKING = re.compile(
     r"is there anything else|anything else (i|we) can|does (that|this) (help|make sense|work)|"
     r"are you (still )?there|how are you|is that (ok|okay|alright|all right)|sound good|"
     r"would (that|this) (help|work|be ok)|(is|was) that helpful|how (can|may) i help|"
-    r"what can i do for you)\b", re.I)
+    r"what can i do for you|(tell|give) (me|us) (a (bit|little) )?more|more (details|detail|information) "
+    r"(about|on) (it|this|that|what happened)|what (happened|seems to be the problem|is the problem|'s wrong))\b",
+    re.I)  # an open invitation to tell the story: the customer's next message answers it, not "no idea"
 QUESTION = re.compile(r"\?\s*$|^\s*(could|can|would|will) you (tell|let|confirm|say|give)|"
                       r"^\s*(please )?(tell|let) me|^\s*(please )?confirm\b", re.I)
 FACT_QUESTION = re.compile(r"\b(what|which|when|where|who|how|did|do|does|have|has|is|are|was|were|could|can|"

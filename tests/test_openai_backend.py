@@ -113,7 +113,8 @@ def test_a_whole_practice_turn_through_the_openai_backend(fast_services):
         run = services.start_run("late-parcel-chat")
         result = services.practice.reply(run, "So sorry! Could you give me the order number?")
         assert result.customer.beat == "gives_order"
-        assert result.customer.guard == "model" and "And I emailed on Friday, no answer" in result.customer.text
+        assert result.customer.guard == "model"
+        assert "and i emailed on friday, no answer" in result.customer.text.lower()  # the persona's style may apply
         # only the scenario's line reaches the model, never the trainee's text
         assert all("Could you give me" not in json.dumps(r["messages"]) for r in server.requests)
     finally:

@@ -79,4 +79,7 @@ def test_a_session_stored_before_sessions_were_resumable_is_listed_not_continued
         s.execute(update(PracticeSession).where(PracticeSession.id == run.session.id).values(scenario_json=None))
     with pytest.raises(UnknownRunError, match="can be read, not continued"):
         b.run(run.session.id, user="ana")
+    with pytest.raises(UnknownRunError, match="no practice session") as other:  # to anyone else: missing
+        b.run(run.session.id, user="ben")
+    assert "continued" not in str(other.value)
     assert [s.resumable for s in b.sessions(agent="ana")] == [False]

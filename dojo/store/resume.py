@@ -20,7 +20,12 @@ from simulator.session import Message, Session
 
 
 class NotResumable(ValueError):
-    """A stored session that cannot be continued (stored before sessions were resumable, or imported). One line."""
+    """A stored session that cannot be continued (stored before sessions were resumable, or imported). One line;
+    `owner` is whose it is (only they may be told why)."""
+
+    def __init__(self, message: str, owner: str = ""):
+        super().__init__(message)
+        self.owner = owner
 
 
 @dataclass(frozen=True)
@@ -46,17 +51,17 @@ def rebuild(session_id: str, owner: str, seed: int, started_at, scenario_text: s
     """The session and its feedback from the stored rows; NotResumable if they do not hold what it needs."""
     if not scenario_text or not details or any(d is None for d in details):
         raise NotResumable(f"session {session_id} was stored without what continuing it needs "
-                           "(before this version, or imported); it can be read, not continued")
+                           "(before this version, or imported); it can be read, not continued", owner)
     try:
         scenario = load(Scenario, json.loads(scenario_text))
         parsed = [json.loads(d) for d in details]
         messages = [load(Message, d["message"]) for d in parsed]
         results = [load(TurnResult, d["result"]) for d in parsed if "result" in d]
     except (ValueError, KeyError, TypeError, SerialError) as exc:
-        raise NotResumable(f"session {session_id}: its stored state cannot be read ({exc})") from None
+        raise NotResumable(f"session {session_id}: its stored state cannot be read ({exc})", owner) from None
     last = next((m for m in reversed(messages) if m.role == "customer" and m.state is not None), None)
     if last is None or messages[-1].role != "customer":
-        raise NotResumable(f"session {session_id}: its last stored turn is not the customer's")
+        raise NotResumable(f"session {session_id}: its last stored turn is not the customer's", owner)
     opened = started_at if started_at.tzinfo else started_at.replace(tzinfo=UTC)
     session = Session(scenario=scenario, state=last.state, seed=seed, id=session_id, messages=messages,
                       clock=messages[-1].at, opened_at=opened)
