@@ -227,8 +227,12 @@ def normalise(text: str) -> str:
     return " ".join(re.sub(r"https?://\S+|www\.\S+|@\w+", " ", text).split())
 
 
+def normalised(texts: list[str]) -> list[str]:
+    return [t for t in map(normalise, texts) if t]
+
+
 def style_stats(texts: list[str]) -> dict[str, str]:
-    texts = [normalise(t) for t in texts if normalise(t)]
+    texts = normalised(texts)
     n = len(texts)
     return {"messages": str(n),
             "mean length, characters": f"{statistics.mean(len(t) for t in texts):.0f}" if n else "n/a",
@@ -254,7 +258,7 @@ def tell_apart(simulated: list[str], real: list[str], seed: int = 0) -> tuple[fl
     from sklearn.model_selection import StratifiedKFold, cross_val_predict
     from sklearn.pipeline import make_pipeline
 
-    simulated, real = [normalise(t) for t in simulated if normalise(t)], [normalise(t) for t in real]
+    simulated, real = normalised(simulated), normalised(real)
     n = min(len(simulated), len(real))
     if n < 10:
         return float("nan"), float("nan"), n
@@ -269,10 +273,9 @@ def tell_apart(simulated: list[str], real: list[str], seed: int = 0) -> tuple[fl
     return accuracy, float(roc_auc_score(y, proba)), n
 
 
-def realism_rows(tallies: dict[str, Tally]) -> list[tuple[str, ...]]:
+def realism_rows(tallies: dict[str, Tally], real: list[str]) -> list[tuple[str, ...]]:
     """Per run: how well a classifier tells its customer from real customers, style statistics, distinct turns;
     the real messages' own statistics in the last column."""
-    real = real_messages()
     names = list(tallies)
     out: list[tuple[str, ...]] = []
     found = {name: tell_apart(t.short, real) for name, t in tallies.items()}
@@ -469,9 +472,10 @@ def main(argv: list[str] | None = None) -> int:
     for key in next(iter(results.values())):
         print(f"| {key:<{width}} | {TARGETS.get(key, ''):<10} | "
               + " | ".join(f"{results[n][key]:<20}" for n in names) + " |")
-    realism = realism_rows(tallies)
+    real = real_messages()
+    realism = realism_rows(tallies, real)
     print(f"\nDoes the customer read like a real person? Customer messages on the short channels (a chat turn on "
-          f"several lines counts as several messages) against {len(real_messages())} real customers' messages "
+          f"several lines counts as several messages) against {len(real)} real customers' messages "
           f"({REAL.name}: STAR, BANKING77/NLU++, DSTC11 NatCS, Taskmaster, ABCD, Harper Valley)\n")
     print("| measure | target | " + " | ".join(names) + " | real customers |\n|---|---|"
           + "---|" * len(names) + "---|")

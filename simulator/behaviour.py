@@ -20,9 +20,10 @@ capitals and doubled marks when harder). Both draws use the session's seed, so a
 from __future__ import annotations
 
 import random
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+
+from simulator.reply_acts import sentences
 
 BEHAVIOURS = ("incomplete_opening", "impatience", "off_topic", "manager", "threaten_public")
 # How likely each behaviour is for a persona that does not list its own, by difficulty.
@@ -97,9 +98,9 @@ def incomplete_opening(opening: str, channel: str) -> tuple[str, str] | None:
     Several sentences: the first alone. One sentence: a vague opener, the whole of it later."""
     if channel not in OPENERS:
         return None
-    sentences = [s for s in re.split(r"(?<=[.!?])\s+", opening.strip()) if s]
-    if len(sentences) >= 2 and len(sentences[0].split()) >= 3:
-        return sentences[0], " ".join(sentences[1:])
+    parts = sentences(opening.strip())
+    if len(parts) >= 2 and len(parts[0].split()) >= 3:
+        return parts[0], " ".join(parts[1:])
     rng = random.Random(f"opener:{opening}")
     return rng.choice(OPENERS[channel]), opening.strip()
 

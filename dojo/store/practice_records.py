@@ -85,10 +85,11 @@ class PracticeRecords:
         """A stored practice session rebuilt to continue it; None if there is none with this id;
         NotResumable if it cannot be continued."""
         with self.session() as s:
-            row = s.get(PracticeSession, session_id)
-            if row is None or row.source != "practice":
+            found = s.execute(select(PracticeSession, User.name).join(User, User.id == PracticeSession.user_id)
+                              .where(PracticeSession.id == session_id, PracticeSession.source == "practice")).first()
+            if found is None:
                 return None
-            owner = s.get(User, row.user_id).name
+            row, owner = found
             details = list(s.scalars(select(Turn.detail).where(Turn.session_id == session_id).order_by(Turn.index)))
             return rebuild(row.id, owner, row.seed, row.started_at, row.scenario_json, details)
 
