@@ -7,6 +7,7 @@ scenarios and the model is always rendered escaped, never as HTML.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import html
 import os
@@ -22,12 +23,13 @@ from dojo.store import StoreError
 from scoring import scorecard as scorecards
 from scoring.channel_rules import FIX_RULES
 from simulator.authoring import AuthoringError, Check, Draft, ScenarioStore
-from simulator.channels import CHANNELS, format_duration
+from simulator.channels import CHANNELS
 from simulator.knowledge import Article
-from simulator.scenario import Scenario
+from simulator.scenario import ScenarioLibrary
+from simulator.session import outcome_words
 from simulator.settings import SettingError
 from ui import qa, views
-from ui.common import CRITERION_TITLES, allowed, esc
+from ui.common import CRITERION_TITLES, allowed, channel_words, esc
 
 CSS = """
 .verdict-pass { color: #166534; } .verdict-fail { color: #991b1b; }
@@ -53,30 +55,6 @@ def scenario_choices(services: Services, channel: str = ALL, level: str = ALL,
     rows.sort(key=lambda s: (s.id != recommended, s.difficulty, s.channel.value, s.title))
     return [(f"{s.channel_spec.label} · level {s.difficulty} · {s.title}"
              + (" · recommended for you" if s.id == recommended else ""), s.id) for s in rows]
-
-
-def render_record(scenario: Scenario) -> str:
-    rec = scenario.customer_record
-    lines = [f"### {esc(scenario.persona.name)}",
-             f"**Channel:** {esc(scenario.channel_spec.label)} · respond within "
-             f"{format_duration(scenario.response_standard_s)}"]
-    for key, label in (("customer_id", "Customer"), ("tier", "Tier"), ("since", "Since"), ("notes", "Notes")):
-        if rec.get(key):
-            lines.append(f"\n**{label}:** {esc(rec[key])}")
-    if rec.get("orders"):
-        lines.append("\n**Orders and accounts**")
-        lines += [f"- {esc(o['id'])}: {esc(o['item'])}" + (f" — {esc(o['status'])}" if o.get("status") else "")
-                  for o in rec["orders"]]
-    if rec.get("contacts"):
-        lines.append("\n**History across channels**")
-        lines += [f"- {esc(c['when'])} · {esc(c['channel'])}: {esc(c['summary'])}"
-                  + (f" ({esc(c['status'])})" if c.get("status") else "") for c in rec["contacts"]]
-    if scenario.bot_transcript:
-        lines.append("\n**Bot transcript**")
-        lines += [f"- *{esc(m['role'])}:* {esc(m['text'])}" for m in scenario.bot_transcript]
-    if scenario.kb_articles:
-        lines.append("\n**Knowledge base:** " + ", ".join(f"`kb:{esc(a)}`" for a in scenario.kb_articles))
-    return "\n".join(lines)
 
 
 def render_feedback(result: TurnResult) -> str:
@@ -119,7 +97,7 @@ def describe_fix(result: TurnResult) -> str:
 def render_scorecard(run: Run) -> str:
     card = scorecards.build(run)
     verdict = "" if card.outcome != "resolved" else (" · clean success" if card.clean else " · with faults")
-    lines = [f"## Scorecard: {esc(card.outcome or 'in progress')}{verdict}",
+    lines = [f"## Scorecard: {esc(outcome_words(card.outcome))}{verdict}",
              "| Criterion | Met | Mean probability |", "|---|---|---|"]
     for c, s in card.criteria.items():
         lines.append(f"| {CRITERION_TITLES[c]} | {s.met} / {s.replies} | {s.mean_probability:.0%} |")
@@ -159,15 +137,21 @@ def render_problems(check: Check) -> str:
     return "\n".join(lines)
 
 
+def reply_turn(services: Services, run_id: str, text: str, delay_s: float | None = 0,
+               user: str | None = None) -> tuple[Run, TurnResult]:
+    """One trainee reply in a practice or playtest run. `delay_s`: the simulated time before sending (email
+    and social); 0 or none = now, on the wall clock. Raises the service's one-line refusals."""
+    run = services.run(run_id, user=user)
+    simulated = not run.session.scenario.channel_spec.uses_wall_clock
+    delay = float(delay_s) if simulated and delay_s else None
+    return run, services.reply(run, text, delay_s=delay)
+
+
 def reply_to(services: Services, run_id: str, text: str, delay_s: float | None = 0,
              user: str | None = None) -> tuple[Run, TurnResult]:
-    """One trainee reply in a practice or playtest run; a refused reply is one message in the page.
-    `delay_s`: the simulated time before sending (email and social); 0 or none = now, on the wall clock."""
+    """`reply_turn` for API clients: a refused reply is one error line."""
     try:
-        run = services.run(run_id, user=user)
-        simulated = not run.session.scenario.channel_spec.uses_wall_clock
-        delay = float(delay_s) if simulated and delay_s else None
-        return run, services.reply(run, text, delay_s=delay)
+        return reply_turn(services, run_id, text, delay_s, user)
     except (ReplyError, UnknownRunError, StorageUnavailable, SessionMovedOn) as exc:
         raise gr.Error(str(exc.args[0])) from None
 
@@ -183,20 +167,20 @@ def build_app(services: Services, access: Access | None = None) -> gr.Blocks:
         with gr.Tabs():
             with gr.Tab("Practice", id="practice"):
                 scenario_dd = _practice_tab(demo, services, access)
-            with gr.Tab("Progress", id="progress", elem_id="dojo-progress-tab"):
-                _progress_tab(demo, services, access)
+            with gr.Tab("Progress", id="progress", elem_id="dojo-progress-tab") as progress_tab:
+                _progress_tab(demo, services, access, progress_tab)
             # Gradio cannot hide a tab reliably, so a page a role may not use shows a notice instead of its
             # controls; its events are refused on the server either way.
-            with gr.Tab("Review", id="review", elem_id="dojo-review-tab"):
+            with gr.Tab("Review", id="review", elem_id="dojo-review-tab") as review_tab:
                 review_notice = gr.Markdown("This page is for reviewers, trainers and admins.", visible=False,
                                             elem_id="dojo-review-notice")
                 with gr.Column() as review_body:
-                    qa.review_tab(demo, services, access)
-            with gr.Tab("Calibration", id="calibration", elem_id="dojo-calibration-tab"):
+                    qa.review_tab(demo, services, access, review_tab)
+            with gr.Tab("Calibration", id="calibration", elem_id="dojo-calibration-tab") as calibration_tab:
                 calibration_notice = gr.Markdown("This page is for QA leads (trainers and admins).", visible=False,
                                                  elem_id="dojo-calibration-notice")
                 with gr.Column() as calibration_body:
-                    qa.calibration_tab(demo, services, access)
+                    qa.calibration_tab(demo, services, access, calibration_tab)
             with gr.Tab("Scenario editor", id="editor", elem_id="dojo-editor-tab"):
                 editor_notice = gr.Markdown("This page is for trainers and admins.", visible=False,
                                             elem_id="dojo-editor-notice")
@@ -222,6 +206,8 @@ def _practice_tab(demo: gr.Blocks, services: Services, access: Access) -> gr.Dro
     # The practice session id is a (hidden) component, not gr.State, so API clients see and send it
     # exactly as the browser does. Ownership of sessions is checked on the server (see services).
     run_id = gr.Textbox(visible=False, elem_id="dojo-run-id", label="session")
+    # The reply being sent: shown at once, answered by the second step of the send (see below).
+    pending = gr.Textbox(visible=False, elem_id="dojo-pending", label="sending")
     with gr.Row():
         channel_f = gr.Dropdown(choices=CHANNEL_FILTER, value=ALL, label="Channel", scale=1,
                                 elem_id="dojo-filter-channel")
@@ -239,11 +225,12 @@ def _practice_tab(demo: gr.Blocks, services: Services, access: Access) -> gr.Dro
         resume_btn = gr.Button("Resume", scale=1, elem_id="dojo-resume")
     with gr.Row():
         with gr.Column(scale=1):
-            record = gr.Markdown("Pick a scenario and press Start.", elem_id="dojo-record")
+            record = gr.Markdown("Pick a scenario and press **Start**: the customer writes, and the response "
+                                 "timer starts, only then.", elem_id="dojo-record")
             with gr.Accordion("Knowledge base", open=False, elem_id="dojo-kb"):
-                kb_query = gr.Textbox(label="Search articles", placeholder="e.g. refund gift card",
+                kb_query = gr.Textbox(label="Search articles (press Enter)", placeholder="e.g. charged twice",
                                       elem_id="dojo-kb-query")
-                kb_results = gr.Markdown("", elem_id="dojo-kb-results")
+                kb_results = gr.Markdown("", elem_id="dojo-kb-results", max_height=420)
                 with gr.Row():
                     kb_pick = gr.Dropdown(choices=[], label="Article", scale=3, elem_id="dojo-kb-pick")
                     kb_insert = gr.Button("Insert link", scale=1, elem_id="dojo-kb-insert")
@@ -254,12 +241,16 @@ def _practice_tab(demo: gr.Blocks, services: Services, access: Access) -> gr.Dro
             transcript = gr.JSON(visible=False, elem_id="dojo-transcript", label="transcript")
             reply = gr.Textbox(label="Your reply", lines=3, elem_id="dojo-reply",
                                placeholder="Write to the customer…")
+            # What the trainee must fix before a reply goes out (empty, too long, the conversation is over):
+            # said here, next to the box, which keeps the text. Never a blocking overlay.
+            reply_error = gr.Markdown("", elem_id="dojo-reply-error")
             with gr.Row():
                 # Email and social run on a simulated clock: the trainee may send "20 hours later".
                 delay_dd = gr.Dropdown(choices=DELAYS, value=0, label="Send (simulated time)", scale=1,
                                        visible=False, elem_id="dojo-delay")
-                send_btn = gr.Button("Send", variant="primary", elem_id="dojo-send", scale=3)
+                send_btn = gr.Button("Send", variant="primary", elem_id="dojo-send", scale=3, interactive=False)
         with gr.Column(scale=1):
+            card = gr.Markdown("", elem_id="dojo-scorecard")
             feedback = gr.Markdown("", elem_id="dojo-feedback")
             with gr.Accordion("Disagree with a verdict?", open=False, elem_id="dojo-dispute"):
                 dispute_criterion = gr.Dropdown(choices=[(t, c) for c, t in CRITERION_TITLES.items()],
@@ -268,7 +259,9 @@ def _practice_tab(demo: gr.Blocks, services: Services, access: Access) -> gr.Dro
                                              placeholder="What the classifier missed")
                 dispute_btn = gr.Button("Send to a reviewer", elem_id="dojo-dispute-send")
                 dispute_status = gr.Markdown("", elem_id="dojo-dispute-status")
-    card = gr.Markdown("", elem_id="dojo-scorecard")
+    # API clients send a reply in one call (`/reply`); the page sends it in two steps, so the trainee's
+    # message shows at once. Both go through `reply_to` and the same checks.
+    api_send = gr.Button(visible=False, elem_id="dojo-api-reply")
 
     def start(scenario_id: str, request: gr.Request):
         user = allowed(access, request, "practice")
@@ -284,14 +277,16 @@ def _practice_tab(demo: gr.Blocks, services: Services, access: Access) -> gr.Dro
         """The page for a session as it is now: a new one, or one continued where it stopped."""
         scenario = run.session.scenario
         articles = services.knowledge.search("", prefer=scenario.kb_articles)
-        return {run_id: run.session.id, record: render_record(scenario),
+        ended = run.session.ended
+        return {run_id: run.session.id, record: views.render_record(scenario),
                 conversation: views.conversation_html(run), transcript: views.transcript(run),
                 feedback: render_feedback(run.results[-1]) if run.results else "",
-                card: render_scorecard(run) if run.session.ended else "", reply: "",
+                card: render_scorecard(run) if ended else "", reply: gr.Textbox(value="", interactive=not ended),
                 kb_results: render_articles(articles),
                 kb_pick: gr.Dropdown(choices=[(a.title, a.id) for a in articles],
                                      value=articles[0].id if articles else None),
-                delay_dd: gr.Dropdown(value=0, visible=not scenario.channel_spec.uses_wall_clock)}
+                delay_dd: gr.Dropdown(value=0, visible=not scenario.channel_spec.uses_wall_clock),
+                send_btn: gr.Button(interactive=not ended), reply_error: "", pending: ""}
 
     def resume(session_id: str, request: gr.Request):
         user = allowed(access, request, "practice")
@@ -302,17 +297,17 @@ def _practice_tab(demo: gr.Blocks, services: Services, access: Access) -> gr.Dro
         except UnknownRunError as exc:
             raise gr.Error(str(exc.args[0])) from None
 
-    def opened(scenario_id: str, request: gr.Request):
-        """A page opened on a session's address (a reload, a second tab) continues it; else a new session of
-        the recommended scenario starts."""
+    def opened(request: gr.Request):
+        """A page opened on a session's address (a reload, a second tab) continues it. Otherwise nothing
+        starts by itself: the recommended scenario is selected and waits for Start."""
         user = allowed(access, request, "practice")
         wanted = request.query_params.get("session") if request is not None else None
         if wanted:
             try:
                 return shown(services.run(wanted, user=user.name))
             except UnknownRunError:
-                pass  # ended elsewhere, another user's, or gone: a new session instead
-        return start(scenario_id, request)
+                pass  # ended elsewhere, another user's, or gone: the picker, as on a fresh page
+        return {run_id: gr.skip()}
 
     def my_sessions(request: gr.Request):
         user = access.user(request)
@@ -321,11 +316,47 @@ def _practice_tab(demo: gr.Blocks, services: Services, access: Access) -> gr.Dro
                                      f"started {f.started_at:%d %b %H:%M} UTC", f.id) for f in found], value=None)
 
     def send(current: str, text: str, delay: float | None, request: gr.Request):
+        """The API's reply: one call, refusals as errors."""
         user = allowed(access, request, "practice")
         run, result = reply_to(services, current, text, delay, user=user.name)
         return {conversation: views.conversation_html(run), transcript: views.transcript(run),
                 feedback: render_feedback(result), card: render_scorecard(run) if run.session.ended else "",
                 reply: ""}
+
+    def echo(current: str, text: str, delay: float | None, request: gr.Request):
+        """The page's first step: the reply shows at once, with the customer typing; or why it cannot go."""
+        user = allowed(access, request, "practice")
+        if not current:
+            return {reply_error: "**Not sent:** press **Start** to open a conversation first.", pending: ""}
+        try:
+            run = services.run(current, user=user.name)
+            text = services.practice.accept(run.session, text)
+        except (ReplyError, UnknownRunError) as exc:
+            return {reply_error: f"**Not sent:** {esc(exc.args[0])}.", pending: ""}
+        simulated = not run.session.scenario.channel_spec.uses_wall_clock
+        return {conversation: views.conversation_html(run, pending=text,
+                                                      delay_s=float(delay) if simulated and delay else None),
+                reply: "", reply_error: "", pending: text, send_btn: gr.Button(interactive=False)}
+
+    def deliver(current: str, text: str, delay: float | None, request: gr.Request):
+        """The page's second step: the customer's answer and the feedback. A reply that could not be stored
+        comes back into the box with the reason beside it."""
+        user = allowed(access, request, "practice")
+        if not text:
+            return {pending: gr.skip()}  # the first step refused it and said why
+        try:
+            run, result = reply_turn(services, current, text, delay, user=user.name)
+        except (ReplyError, UnknownRunError, StorageUnavailable, SessionMovedOn) as exc:
+            out = {reply: text, pending: "", send_btn: gr.Button(interactive=True),
+                   reply_error: f"**Not sent:** {esc(exc.args[0])}"}
+            with contextlib.suppress(UnknownRunError, StorageUnavailable):
+                out[conversation] = views.conversation_html(services.run(current, user=user.name))
+            return out
+        ended = run.session.ended
+        return {conversation: views.conversation_html(run), transcript: views.transcript(run),
+                feedback: render_feedback(result), card: render_scorecard(run) if ended else "",
+                reply: gr.Textbox(interactive=not ended), pending: "", reply_error: "",
+                send_btn: gr.Button(interactive=not ended), delay_dd: gr.Dropdown(value=0)}
 
     def search(current: str, query: str, request: gr.Request):
         user = allowed(access, request, "practice")
@@ -369,13 +400,14 @@ def _practice_tab(demo: gr.Blocks, services: Services, access: Access) -> gr.Dro
                       outputs=[dispute_status, dispute_comment], api_name="dispute")
 
     start_outputs = [run_id, record, conversation, transcript, feedback, card, reply, kb_results, kb_pick,
-                     delay_dd]
+                     delay_dd, send_btn, reply_error, pending]
     start_btn.click(start, inputs=[scenario_dd], outputs=start_outputs, api_name="start")
-    # A visitor lands in a conversation: the scenario recommended for them (else the first) starts when
-    # the page opens, from the library as it is now (a trainer may have saved a new scenario since).
+    # The recommended scenario (else the first) is selected when the page opens, from the library as it is
+    # now (a trainer may have saved a new scenario since); a session's address continues that session.
+    # The page marks itself ready once these have run (`body[data-dojo-ready]`; browser tests wait for it).
     demo.load(choices_for, inputs=[channel_f, level_f], outputs=[scenario_dd], api_name=False).then(
-        opened, inputs=[scenario_dd], outputs=start_outputs, api_name=False).then(
-        my_sessions, outputs=[mine], api_name=False)
+        opened, outputs=start_outputs, api_name=False).then(my_sessions, outputs=[mine], api_name=False).then(
+        None, js="() => { document.body.dataset.dojoReady = '1'; return []; }")
     resume_btn.click(resume, inputs=[mine], outputs=start_outputs, api_name="resume")
     # The open session goes into the page's address, so that a reload or a copied link continues it.
     run_id.change(None, inputs=[run_id], outputs=None, js="""(id) => {
@@ -386,18 +418,31 @@ def _practice_tab(demo: gr.Blocks, services: Services, access: Access) -> gr.Dro
     }""")
     for f in (channel_f, level_f):
         f.input(choices_for, inputs=[channel_f, level_f], outputs=[scenario_dd], api_name=False)
-    reply_outputs = [conversation, transcript, feedback, card, reply]
-    send_btn.click(send, inputs=[run_id, reply, delay_dd], outputs=reply_outputs, api_name="reply").then(
-        my_sessions, outputs=[mine], api_name=False)
-    reply.submit(send, inputs=[run_id, reply, delay_dd], outputs=reply_outputs, api_name=False).then(
-        my_sessions, outputs=[mine], api_name=False)
+    api_send.click(send, inputs=[run_id, reply, delay_dd], outputs=[conversation, transcript, feedback, card, reply],
+                   api_name="reply")
+    echo_outputs = [conversation, reply, reply_error, pending, send_btn]
+    deliver_outputs = [conversation, transcript, feedback, card, reply, pending, reply_error, send_btn, delay_dd]
+    # No progress overlay on the conversation or the feedback while the customer writes: the typing sign is
+    # the progress. (gradio draws its tracker on Markdown outputs even with show_progress="hidden"; pointed
+    # at the hidden `pending` box, it shows nowhere.)
+    for trigger in (send_btn.click, reply.submit):
+        trigger(echo, inputs=[run_id, reply, delay_dd], outputs=echo_outputs, api_name=False,
+                show_progress="hidden", show_progress_on=[pending]).then(
+            deliver, inputs=[run_id, pending, delay_dd], outputs=deliver_outputs, api_name=False,
+            show_progress="hidden", show_progress_on=[pending]).then(my_sessions, outputs=[mine], api_name=False)
     kb_query.submit(search, inputs=[run_id, kb_query], outputs=[kb_results, kb_pick], api_name="kb_search")
     kb_insert.click(insert_link, inputs=[reply, kb_pick], outputs=[reply], api_name="kb_insert")
     return scenario_dd
 
 
-def render_progress(report: progresses.Progress) -> str:
-    lines = [f"### {esc(report.agent)}: {report.sessions} sessions, {report.replies} scored replies",
+def plural(n: int, noun: str) -> str:
+    """ "1 session", "2 sessions", "1 scored reply", "3 scored replies"."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun[:-1] + 'ies' if noun.endswith('y') else noun + 's'}"
+
+
+def render_progress(report: progresses.Progress, library: ScenarioLibrary | None = None) -> str:
+    titles = {s.id: s.title for s in library} if library is not None else {}
+    lines = [f"### {esc(report.agent)}: {plural(report.sessions, 'session')}, {plural(report.replies, 'scored reply')}",
              "| Criterion | Skill estimate | 90% interval | Trend (last 3 sessions) |", "|---|---|---|---|"]
     for c, e in report.criteria.items():
         low, high = e.interval
@@ -405,26 +450,21 @@ def render_progress(report: progresses.Progress) -> str:
     if report.by_channel:
         lines += ["", "| Channel | " + " | ".join(CRITERION_TITLES.values()) + " |", "|---" * 5 + "|"]
         for channel, per in report.by_channel.items():
-            cells = " | ".join(f"{e.mean:.0%} ({e.replies})" for e in per.values())
-            lines.append(f"| {esc(channel)} | {cells} |")
+            cells = " | ".join(f"{e.mean:.0%} ({e.replies} repl{'y' if e.replies == 1 else 'ies'})"
+                               for e in per.values())
+            lines.append(f"| {esc(channel_words(channel))} | {cells} |")
     if report.recommendation:
         r = report.recommendation
-        lines += ["", f"**Next:** {esc(r.title)} ({esc(r.channel)}, difficulty {r.difficulty}). {esc(r.reason)}"]
+        lines += ["", f"**Next:** {esc(r.title)} ({esc(channel_words(r.channel))}, difficulty {r.difficulty}). "
+                      f"{esc(r.reason)}"]
     if report.history:
         lines += ["", "**After each session** (newest first)", "",
-                  "| # | When | Scenario | " + " | ".join(CRITERION_TITLES.values()) + " |", "|---" * 7 + "|"]
+                  "| # | When | Scenario | Channel | " + " | ".join(CRITERION_TITLES.values()) + " |", "|---" * 8 + "|"]
         for i, p in reversed(list(enumerate(report.history, 1))[-10:]):
             cells = " | ".join(f"{p.estimates[c]:.0%}" for c in CRITERION_TITLES)
-            lines.append(f"| {i} | {p.started_at:%Y-%m-%d %H:%M} | {esc(p.scenario_id)} | {cells} |")
+            lines.append(f"| {i} | {p.started_at:%Y-%m-%d %H:%M} | {esc(titles.get(p.scenario_id, p.scenario_id))} | "
+                         f"{esc(channel_words(p.channel))} | {cells} |")
     return "\n".join(lines)
-
-
-def progress_frame(report: progresses.Progress):
-    import pandas as pd
-
-    rows = [{"session": i + 1, "criterion": CRITERION_TITLES[c], "estimate": round(v, 4)}
-            for i, point in enumerate(report.history) for c, v in point.estimates.items()]
-    return pd.DataFrame(rows, columns=["session", "criterion", "estimate"])
 
 
 def write_history_csv(report: progresses.Progress, path: Path) -> Path:
@@ -450,7 +490,7 @@ def write_team_csv(team: list[progresses.Progress], path: Path) -> Path:
     return path
 
 
-def _progress_tab(demo: gr.Blocks, services: Services, access: Access) -> None:
+def _progress_tab(demo: gr.Blocks, services: Services, access: Access, tab: gr.Tab) -> None:
     """Each agent's skill over time; trainers and reviewers also see the team."""
     import tempfile
 
@@ -458,9 +498,8 @@ def _progress_tab(demo: gr.Blocks, services: Services, access: Access) -> None:
         agent_dd = gr.Dropdown(choices=[], label="Agent", scale=3, elem_id="dojo-progress-agent",
                                allow_custom_value=True)
         show_btn = gr.Button("Show progress", variant="primary", scale=1, elem_id="dojo-progress-show")
+    plot = gr.HTML("", label="Skill estimate after each session", elem_id="dojo-progress-plot")
     summary = gr.Markdown("", elem_id="dojo-progress-summary")
-    plot = gr.LinePlot(x="session", y="estimate", color="criterion", y_lim=[0, 1], label="Skill estimate after "
-                       "each session", elem_id="dojo-progress-plot")
     team = gr.HTML("", label="Team (agents × criteria)", elem_id="dojo-progress-team", visible=False)
     export = gr.File(label="Export (CSV)", elem_id="dojo-progress-csv", file_count="multiple")
 
@@ -486,9 +525,21 @@ def _progress_tab(demo: gr.Blocks, services: Services, access: Access) -> None:
             members = [r for r in members if r.replies]
             heatmap = gr.HTML(views.heatmap_html(members, CRITERION_TITLES), visible=True)
             files.append(str(write_team_csv(members, folder / "team.csv")))
-        return {summary: render_progress(report), plot: progress_frame(report), team: heatmap, export: files}
+        return {summary: render_progress(report, services.library),
+                plot: views.progress_svg(report, CRITERION_TITLES), team: heatmap, export: files}
 
-    demo.load(agents, outputs=[agent_dd], api_name=False)
+    def mine(request: gr.Request):
+        """The caller's own progress, drawn when the page opens and each time the tab is opened."""
+        user = access.user(request)
+        if not access.may(user, "own_progress"):
+            return {summary: gr.skip()}
+        return show(user.name, request)
+
+    # Drawn on load, and again whenever the tab is opened (a session just practised is in it).
+    demo.load(agents, outputs=[agent_dd], api_name=False).then(
+        mine, outputs=[summary, plot, team, export], api_name=False, show_progress="minimal", show_progress_on=[plot])
+    tab.select(show, inputs=[agent_dd], outputs=[summary, plot, team, export], api_name=False,
+               show_progress="minimal", show_progress_on=[plot])
     show_btn.click(show, inputs=[agent_dd], outputs=[summary, plot, team, export], api_name="progress")
 
 
@@ -549,13 +600,15 @@ def _editor_tab(demo: gr.Blocks, services: Services, access: Access, practice_dd
         return render_problems(store.check(name or "draft.yaml", text or ""))
 
     def save(name: str, fp: str, text: str, request: gr.Request):
+        """A refused save says why beside the button; the text in the editor stays as it is."""
         allowed(access, request, "edit_scenarios")
         if not name:
-            raise gr.Error("Open a scenario file, or start a new one from the template, before saving.")
+            return {save_status: "**Not saved:** open a scenario file, or start a new one from the template, "
+                                 "before saving."}
         try:
             saved = store.save(Draft(name, text or "", fp or ""))
         except AuthoringError as exc:
-            raise gr.Error(str(exc)) from None
+            return {save_status: f"**Not saved:** {esc(exc)}", problems: render_problems(store.check(name, text or ""))}
         services.reload_library()
         before = f"version {saved.previous_version} → " if saved.previous_version is not None else ""
         return {print_box: saved.draft.fingerprint, editor: saved.draft.text,
@@ -568,18 +621,23 @@ def _editor_tab(demo: gr.Blocks, services: Services, access: Access, practice_dd
         user = allowed(access, request, "edit_scenarios")
         result = store.check(name or "draft.yaml", text or "")
         if not result.valid:
-            raise gr.Error(f"Fix the problems first: {result.problems[0]}")
+            return {pt_feedback: f"**Cannot playtest yet:** fix the problems first: {esc(result.problems[0])}"}
         run = services.start_scenario(result.scenario, owner=user.name)  # a playtest is not practice: not stored
         return {pt_run: run.session.id, pt_conversation: views.conversation_html(run, "dojo-pt-reply"),
                 pt_transcript: views.transcript(run), pt_feedback: "", pt_reply: ""}
 
     def playtest_reply(current: str, text: str, request: gr.Request):
         user = allowed(access, request, "edit_scenarios")
-        run, result = reply_to(services, current, text, user=user.name)
+        if not current:
+            return {pt_feedback: "**Not sent:** press **Playtest this draft** first."}
+        try:
+            run, result = reply_turn(services, current, text, user=user.name)
+        except (ReplyError, UnknownRunError, StorageUnavailable, SessionMovedOn) as exc:
+            return {pt_feedback: f"**Not sent:** {esc(exc.args[0])}."}
         return {pt_conversation: views.conversation_html(run, "dojo-pt-reply"), pt_transcript: views.transcript(run),
                 pt_reply: "",
                 pt_feedback: render_feedback(result) + (
-                    f"\n\n**Session ended: {esc(run.session.outcome)}**" if run.session.ended else "")}
+                    f"\n\n**Session ended: {esc(outcome_words(run.session.outcome))}**" if run.session.ended else "")}
 
     def files(request: gr.Request):
         user = access.user(request)

@@ -78,18 +78,28 @@ def ask_for(what: str) -> str:
     return f"Do you still have your {what.removesuffix('s')}s somewhere?" if secret_requests(question) else question
 
 
-def solving_reply(scenario: Scenario, run: Run, turn: int) -> str:
+def solving_reply(scenario: Scenario, run: Run, turn: int, extra: str = "") -> str:
+    """Empathy, ownership, the questions still open, the fix, its policy, a follow-up; within the channel's
+    length limit (the app refuses a longer reply), so shorter phrasings where the full one does not fit."""
     state = run.session.state
     wanted = [f for f in scenario.facts if f.id not in state.revealed and f.id not in scenario.bot_collected]
-    asks = " ".join(ask_for(f.asked_by[0]) for f in wanted[:2])
     cites = " ".join(f"kb:{a}" for a in scenario.kb_articles)
     if scenario.resolutions:
         fix = scenario.resolutions[0]
         offer = fix.examples[turn % len(fix.examples)]
     else:
         offer = "I've sorted it for you today at no cost: the fix is done on your account now."
-    return (f"I'm so sorry about this, I understand how frustrating it is, and it's our mistake. {asks} "
-            f"{offer} That's as set out in {cites}. I'll message you tomorrow morning to confirm it's all complete.")
+    versions = []
+    for asking in (wanted[:2], wanted[:1], []):
+        asks = " ".join(ask_for(f.asked_by[0]) for f in asking)
+        versions += [f"I'm so sorry about this, I understand how frustrating it is, and it's our mistake. {asks} "
+                     f"{offer} That's as set out in {cites}. I'll message you tomorrow morning to confirm it's all "
+                     f"complete.{extra}",
+                     f"So sorry, that's our mistake. {asks} {offer} Per {cites}. I'll message you tomorrow to "
+                     f"confirm.{extra}"]
+    versions += [f"Sorry, our mistake. {offer}{extra}", f"Sorry, our mistake.{extra} Per {cites}."]
+    limit = scenario.channel_spec.max_chars
+    return next((v for v in versions if len(v) <= limit), versions[-1])
 
 
 def over_promise(scenario: Scenario) -> str:
@@ -125,7 +135,7 @@ def trainee_reply(style: str, scenario: Scenario, run: Run, turn: int) -> tuple[
         example = wrong.examples[turn % len(wrong.examples)]
         return f"I'm sorry about this. {example} Let me know if you need anything.", []
     if style == "over-promise":
-        return solving_reply(scenario, run, turn) + over_promise(scenario), []
+        return solving_reply(scenario, run, turn, extra=over_promise(scenario)), []
     if style == "asks questions" and turn == 0:
         return asks_questions(scenario, turn)
     return solving_reply(scenario, run, turn), []

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from sklearn.metrics import cohen_kappa_score, f1_score
 
-from dojo.store import NA, Consensus, PracticeSession, Turn
+from dojo.store import LABELS, NA, Consensus, PracticeSession, Turn
 from scoring import agreement as ag
 from scoring.rubric import LabeledReply
 from scoring.scorer import Scorer
@@ -56,7 +56,7 @@ def round_report(ratings: dict[str, dict[str, dict[int, int]]], raters: list[str
         per = {r: {str(t): label for t, label in ratings.get(c, {}).get(r, {}).items()} for r in raters}
         report.agreement[c] = result = ag.agreement(per)
         if None in (result.fleiss_kappa, result.krippendorff_alpha):
-            report.undefined[c] = ag.why_undefined(per)
+            report.undefined[c] = ag.why_undefined(per, LABELS)
         for t in items:
             labels = {r: per[r][str(t)] for r in raters if str(t) in per[r]}
             if len(set(labels.values())) > 1:
@@ -133,7 +133,7 @@ GRID = np.linspace(0.05, 0.95, 37)
 
 
 def tune_thresholds(probabilities: dict[str, np.ndarray], labels: dict[str, np.ndarray],
-                    current: dict[str, float]) -> tuple[dict[str, float], dict[str, tuple[float, float]]]:
+                    current: dict[str, float]) -> tuple[dict[str, float], dict[str, tuple[float | None, float | None]]]:
     """Per criterion, the threshold with the best Cohen's kappa against the consensus (ties: the one closest
     to the current threshold). A criterion whose consensus has only one label keeps its threshold.
     Returns the thresholds and, per criterion, (kappa at the current threshold, kappa at the new one)."""
@@ -147,7 +147,10 @@ def tune_thresholds(probabilities: dict[str, np.ndarray], labels: dict[str, np.n
         def kappa(t: float, y=y, p=p) -> float:
             return float(cohen_kappa_score(y, (p >= t).astype(int))) if len(set((p >= t).tolist())) > 1 else 0.0
 
+        def shown(t: float, y=y, p=p) -> float | None:  # a verdict that never changes: kappa is 0/0, undefined
+            return kappa(t) if len(set((p >= t).tolist())) > 1 else None
+
         best = max(GRID, key=lambda t: (round(kappa(t), 9), -abs(t - current[c])))
         thresholds[c] = float(best)
-        gains[c] = (kappa(current[c]), kappa(float(best)))
+        gains[c] = (shown(current[c]), shown(float(best)))
     return thresholds, gains

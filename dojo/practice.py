@@ -12,9 +12,8 @@ from scoring.channel_rules import RuleVerdict, check, fix_rules
 from scoring.scorer import ReplyScore, Scorer, overrule
 from simulator.customer import Customer, CustomerTurn
 from simulator.scenario import Scenario
-from simulator.session import Session
+from simulator.session import Session, outcome_words
 
-MAX_REPLY_CHARS = 5000
 # Control characters (terminal escapes, NUL, ...) have no place in a reply and could reach a terminal through
 # `dojo progress` or a CSV export: dropped. Tabs and line breaks stay.
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
@@ -72,15 +71,24 @@ class Practice:
         rubric = self.scorer.rubric.criteria
         return Run(session, list(results), weights={c: session.scenario.weight(c, rubric[c].weight) for c in rubric})
 
-    def reply(self, run: Run, text: str, delay_s: float | None = None) -> TurnResult:
-        session = run.session
+    @staticmethod
+    def accept(session: Session, text: str) -> str:
+        """The reply as it will be sent (control characters dropped, trimmed), or why it cannot be: the
+        session is over, the reply is empty, or it is longer than its channel allows."""
         text = CONTROL.sub("", text or "").strip()
         if session.ended:
-            raise ReplyError(f"this session has ended ({session.outcome}); start a new one")
+            raise ReplyError(f"this conversation has ended ({outcome_words(session.outcome)}); start a new one")
         if not text:
             raise ReplyError("the reply is empty; write something to the customer")
-        if len(text) > MAX_REPLY_CHARS:
-            raise ReplyError(f"the reply is {len(text)} characters; the limit is {MAX_REPLY_CHARS}")
+        spec = session.scenario.channel_spec
+        if len(text) > spec.max_chars:
+            raise ReplyError(f"the reply is {len(text):,} characters; a {spec.label.lower()} reply is at most "
+                             f"{spec.max_chars:,}. Shorten it and send again")
+        return text
+
+    def reply(self, run: Run, text: str, delay_s: float | None = None) -> TurnResult:
+        session = run.session
+        text = self.accept(session, text)
         response_s = session.response_seconds(delay_s)
         started = time.perf_counter()
         score = self.scorer(text)

@@ -56,6 +56,7 @@ class Point:
     channel: str
     started_at: datetime
     estimates: dict[str, float]
+    intervals: dict[str, tuple[float, float]] = field(default_factory=dict)  # the 90% interval per criterion
 
 
 @dataclass(frozen=True)
@@ -111,10 +112,11 @@ def compute(agent: str, scored, library: ScenarioLibrary | None = None) -> Progr
             if c in verdicts:
                 progress.criteria[c] = progress.criteria[c].update(verdicts[c], session.difficulty)
                 per[c] = per[c].update(verdicts[c], session.difficulty)
-        seen[session.id] = (session, {c: e.mean for c, e in progress.criteria.items()})
+        seen[session.id] = (session, dict(progress.criteria))
     for session, estimates in seen.values():  # the estimate after each session's last reply
         progress.history.append(Point(session.id, session.scenario_id, session.channel, session.started_at,
-                                      estimates))
+                                      {c: e.mean for c, e in estimates.items()},
+                                      {c: e.interval for c, e in estimates.items()}))
     progress.sessions = len(seen)
     if library is not None:
         played = {}

@@ -19,8 +19,8 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from dojo import calibration
 from dojo.practice import Practice, Run, TurnResult
-from dojo.store import Store, User, sqlite_url
-from dojo.store.resume import NotResumable
+from dojo.store import PracticeSession, Store, Turn, User, sqlite_url
+from dojo.store.resume import NotResumable, stored_scenario
 from scoring import classifier
 from scoring.classifier import ScorerModel
 from scoring.embeddings import HashingEmbedder, MiniLMEmbedder, SentenceEmbedder
@@ -31,6 +31,7 @@ from simulator.backends import Backend, OpenAIBackend, ScriptedBackend, Transfor
 from simulator.customer import Customer, CustomerConfig
 from simulator.knowledge import KnowledgeBase
 from simulator.model_files import verify_customer
+from simulator.reporting import Report, silent
 from simulator.scenario import CRITERIA, Scenario, ScenarioLibrary
 from simulator.settings import SettingError, Settings
 
@@ -135,7 +136,9 @@ class Services:
 
     @shared_once
     def knowledge(self) -> KnowledgeBase:
-        return KnowledgeBase.load(self.settings.scenarios_dir / "kb")
+        # By meaning only with MiniLM: the hashing embedder's cosines say nothing about meaning.
+        embed = self.embedder.embed if self.embedder_kind == "minilm" else None
+        return KnowledgeBase.load(self.settings.scenarios_dir / "kb", embed, self.settings.kb_min_similarity)
 
     @shared_once
     def rubric(self) -> Rubric:
@@ -229,11 +232,13 @@ class Services:
             return True
         return json.loads(card.read_text()).get("data_hash") != data_hash(self.training_rows())
 
-    def train(self, activate: bool = True) -> ScorerModel:
+    def train(self, activate: bool = True, report: Report = silent) -> ScorerModel:
         """Train on the labeled files and the consensus labels. With `activate`, the new version is used at
-        once; without, it waits for a lead to accept it (or the first model ever is activated anyway)."""
+        once; without, it waits for a lead to accept it (or the first model ever is activated anyway).
+        `report(fraction, what)` hears how far training is."""
         rows = self.training_rows()
-        model = classifier.fit(rows, self.embedder.embed_with_sentences, self.rubric, self.embedder.name)
+        model = classifier.fit(rows, self.embedder.embed_with_sentences, self.rubric, self.embedder.name,
+                               report=report)
         model.save(self.scorers_dir, activate=activate or classifier.active_version(self.scorers_dir) is None)
         self._forget_scorer()
         return model
@@ -378,6 +383,18 @@ class Services:
             log.error("could not store a turn of session %s: %s", key, type(exc.orig or exc).__name__)
             raise StorageUnavailable(_storage_message(exc)) from None
         return result
+
+    def review_context(self, turn_id: int) -> tuple[Scenario | None, PracticeSession, list[Turn]] | None:
+        """What a reviewer reads beside a stored reply: the scenario (customer record, policy) as the session
+        had it, else as the library has it now, else None (an imported transcript); the session; its turns."""
+        found = self.db.conversation_of(turn_id)
+        if found is None:
+            return None
+        row, turns = found
+        scenario = stored_scenario(row.scenario_json)
+        if scenario is None and row.source == "practice":
+            scenario = self.library.scenarios.get(row.scenario_id)
+        return scenario, row, turns
 
     def run(self, run_id: str, user: str | None = None) -> Run:
         """A practice run: a stored session as the database has it now (whichever process took its last

@@ -154,11 +154,15 @@ def agreement(ratings: Ratings) -> Agreement:
                      fleiss_kappa=fleiss, krippendorff_alpha=alpha)
 
 
-def why_undefined(ratings: Ratings) -> str:
-    """Why a statistic came out None, in words for the page and the CLI."""
+def why_undefined(ratings: Ratings, names: dict | None = None) -> str:
+    """Why a statistic came out None, in words for the page and the CLI. `names`: each label in words
+    (e.g. {1: "met", 0: "not met"}), so the reason reads "every rating is 'not met'", not "is 0"."""
     labels = {label for r in ratings.values() for label in _present(r).values()}
     if not labels:
         return "no ratings"
     if len(labels) == 1:
-        return f"every rating is {next(iter(labels))!r}: chance agreement is perfect, so kappa and alpha are 0/0"
+        label = next(iter(labels))
+        shown = (names or {}).get(label, label)
+        return (f"every rating is {shown!r}: with only one label in use, chance agreement is perfect, so kappa "
+                "and alpha are 0/0 (undefined, not 0)")
     return "too few items rated by the raters compared"

@@ -47,6 +47,7 @@ from scoring.cues import NAMES as CUE_NAMES
 from scoring.cues import cue_matrix
 from scoring.embeddings import DIM, Embedded
 from scoring.rubric import LabeledReply, Rubric, data_hash
+from simulator.reporting import Report, silent
 from simulator.scenario import CRITERIA
 
 # Bumped whenever training or the decision rule changes, so a model's version says how it was made.
@@ -323,14 +324,19 @@ SPLITS = ("train", "validation", "test")
 
 
 def fit(rows: list[LabeledReply], embed: EmbedFn, rubric: Rubric, embedder_name: str, seed: int = 0,
-        split_of: Callable[[LabeledReply], str] | None = None, recipe: str = "") -> ScorerModel:
+        split_of: Callable[[LabeledReply], str] | None = None, recipe: str = "",
+        report: Report = silent) -> ScorerModel:
     """Train one calibrated pipeline per criterion. `embed(texts)` gives replies' and sentences' vectors.
     `split_of` puts each reply in train, validation or test (default: its fixed split by id); leaving a
-    whole source out is one such choice."""
+    whole source out is one such choice. `report(fraction, what)` hears how far it is."""
     started = time.perf_counter()
     split_of = split_of or (lambda r: r.split)
     splits = {s: [r for r in rows if split_of(r) == s] for s in SPLITS}
-    embedded = {s: embed([r.text for r in rs]) for s, rs in splits.items()}
+    embedded = {}
+    for i, (s, rs) in enumerate(splits.items()):  # embedding is about half the work
+        report(0.45 * i / len(splits), f"embedding the {s} replies ({len(rs)}) with MiniLM")
+        embedded[s] = embed([r.text for r in rs])
+    report(0.45, "building the features")
     train = Texts([r.text for r in splits["train"]], embedded["train"].replies)
     recipe = recipe or RECIPE
     features = make_features(recipe).fit(train)
@@ -341,7 +347,9 @@ def fit(rows: list[LabeledReply], embed: EmbedFn, rubric: Rubric, embedder_name:
     models: dict[str, CriterionModel] = {}
     metrics: dict[str, dict] = {}
     by_source: dict[str, dict[str, float]] = {}
-    for c in CRITERIA:
+    for k, c in enumerate(CRITERIA):
+        report(0.5 + 0.5 * k / len(CRITERIA), f"fitting and calibrating {c.replace('_', '-')} "
+                                               f"({k + 1} of {len(CRITERIA)})")
         y = {s: np.array([r.labels[c] for r in rs]) for s, rs in splits.items()}
         clf = make_classifier(seed).fit(train_feats, y["train"])
         calibration = ReplyCalibration.fit(
@@ -358,6 +366,7 @@ def fit(rows: list[LabeledReply], embed: EmbedFn, rubric: Rubric, embedder_name:
             mask = np.array([r.source == source for r in splits["test"]])
             by_source.setdefault(source, {"n": int(mask.sum())})[c] = round(float(f1_score(
                 y["test"][mask], p["test"][mask] >= model.threshold, average="macro", zero_division=0)), 4)
+    report(1.0, "trained")
     version = f"r{rubric.version}-{recipe}-{data_hash(rows)[:10]}"
     card = {
         "version": version, "recipe": recipe, "rubric": f"{rubric.id}@{rubric.version}", "embedder": embedder_name,

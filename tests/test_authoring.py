@@ -154,17 +154,19 @@ def test_editor_api_open_check_playtest_save(client, library):
     new_fp, saved_text, problems, status, *_ = client.predict(name, fp, edited, api_name="/save_scenario")
     assert "version 2 → version 3" in status and new_fp != fp
     assert (library / name).read_text() == saved_text and "version: 3" in saved_text
-    with pytest.raises(Exception, match="changed on disk since you opened it"):
-        client.predict(name, fp, edited + "\n# again", api_name="/save_scenario")
+    # A refused save says why beside the button, and leaves the editor's text alone (no update sent).
+    refused = client.predict(name, fp, edited + "\n# again", api_name="/save_scenario")
+    assert "Not saved:" in refused[3] and "changed on disk since you opened it" in refused[3]
+    assert refused[1] != edited + "\n# again" or refused[1] is None
     record = client.predict("late-parcel-chat", api_name="/start")[1]
     assert "Priya Raman" in record
 
 
 def test_save_before_opening_anything_says_what_to_do(client):
-    with pytest.raises(Exception, match="Open a scenario file, or start a new one"):
-        client.predict("", "", "id: x\n", api_name="/save_scenario")
+    status = client.predict("", "", "id: x\n", api_name="/save_scenario")[3]
+    assert "Not saved:" in status and "open a scenario file, or start a new one" in status
 
 
 def test_playtest_of_an_invalid_draft_names_the_first_problem(client):
-    with pytest.raises(Exception, match="Fix the problems first"):
-        client.predict("late-parcel-chat.yaml", "id: [", api_name="/playtest")
+    feedback = client.predict("late-parcel-chat.yaml", "id: [", api_name="/playtest")[3]
+    assert "Cannot playtest yet" in feedback and "fix the problems first" in feedback

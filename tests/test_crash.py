@@ -68,7 +68,7 @@ def test_kill_9_mid_session_loses_no_completed_turn(fast_services, new_database)
         # Each reply is committed with the customer's answer, so a turn is never half-written.
         assert roles == ["customer"] + ["agent", "customer"] * len(replies)
         summary = Client(f"http://127.0.0.1:{port}/", verbose=False).predict("local", api_name="/progress")[0]
-        assert f"local: 1 sessions, {len(replies)} scored replies" in summary
+        assert f"local: 1 session, {len(replies)} scored replies" in summary
         db.engine.dispose()
     finally:
         os.killpg(restarted.pid, signal.SIGKILL)

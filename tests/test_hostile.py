@@ -15,7 +15,6 @@ from hypothesis import strategies as st
 
 from dojo.cli.main import main as cli_main
 from dojo.cli.score import ScoreItem, parse_score_line
-from dojo.practice import MAX_REPLY_CHARS
 from simulator.scenario import Scenario, ScenarioError, parse_scenario
 from tests.conftest import ROOT, served
 
@@ -122,7 +121,8 @@ def client(fast_services):
 def test_a_one_megabyte_reply_is_refused_in_one_line_and_the_session_goes_on(client):
     run_id = client.predict("late-parcel-chat", api_name="/start")[0]
     huge = "sorry " * (1024 * 1024 // 6)
-    with pytest.raises(AppError, match=rf"the reply is {len(huge.strip())} characters; the limit is {MAX_REPLY_CHARS}"):
+    refusal = rf"the reply is {len(huge.strip()):,} characters; a live chat reply is at most 300"
+    with pytest.raises(AppError, match=refusal):
         client.predict(run_id, huge, 0, api_name="/reply")
     _view, transcript, feedback, _card, _reply = client.predict(run_id, "So sorry, I'm on it.", 0, api_name="/reply")
     assert [m["role"] for m in transcript] == ["customer", "agent", "customer"] and "Empathy" in feedback

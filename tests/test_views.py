@@ -8,6 +8,7 @@ from datetime import datetime
 import pytest
 
 import app
+from dojo.practice import ReplyError
 from dojo.progress import Estimate, Progress
 from ui import views
 
@@ -58,11 +59,14 @@ def test_a_bot_hand_off_shows_the_bot_conversation_and_starts_late_when_the_cust
 
 
 def test_a_public_post_warns_that_everyone_reads_it_and_counts_each_reply_against_the_limit(fast_services):
-    long_reply = "So sorry, Grace. " + "We are looking into this now. " * 10
-    run = played(fast_services, "angry-refund-public", (long_reply, 600))
+    reply = "So sorry, Grace. " + "We are looking into this now. " * 5
+    run = played(fast_services, "angry-refund-public", (reply, 600))
     view = views.conversation_html(run)
     assert "everyone can read this thread" in view and "@gracew" in view
-    assert f'<span class="dojo-len dojo-late">{len(long_reply.strip())} / 280</span>' in view
+    assert f'<span class="dojo-len">{len(reply.strip())} / 280</span>' in view
+    with pytest.raises(ReplyError, match="the reply is 316 characters; a public social post reply is at most 280"):
+        fast_services.reply(run, "So sorry, Grace. " + "We are looking into this now. " * 10)
+    assert len(run.session.messages) == 3  # refused: nothing added
     assert 'class="dojo-msg dojo-post agent dojo-reply"' in view and "Replying to @gracew" in view
     fresh = views.conversation_html(played(fast_services, "angry-refund-public"))
     assert 'data-max="280" data-for="dojo-reply"' in fresh  # the live count of the reply being written

@@ -7,6 +7,7 @@ import html
 import gradio as gr
 
 from dojo.access import Access, AccessDenied
+from simulator.channels import CHANNELS, Channel
 
 CRITERION_TITLES = {"empathy": "Empathy", "ownership": "Ownership", "solution": "Solution", "follow_up": "Follow-up"}
 
@@ -25,3 +26,11 @@ def allowed(access: Access, request: gr.Request | None, permission: str):
         return access.require(request, permission)
     except AccessDenied as exc:
         raise gr.Error(str(exc)) from None
+
+
+def channel_words(channel: str) -> str:
+    """A stored channel id in words ("live_chat" -> "Live chat")."""
+    try:
+        return CHANNELS[Channel(channel)].label
+    except ValueError:
+        return channel.replace("_", " ")

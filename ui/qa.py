@@ -16,7 +16,8 @@ from dojo.services import Services
 from dojo.store import LABELS, NA, StoreError
 from scoring import classifier
 from scoring.classifier import NoScorerError
-from ui.common import CRITERION_TITLES, allowed, esc
+from ui import views
+from ui.common import CRITERION_TITLES, allowed, channel_words, esc
 
 # Lists filled per user when the page loads (rounds, replies, reviewers, versions) are dropdowns that take
 # any value: API clients never load the page, and the server checks every value it is given anyway.
@@ -40,10 +41,46 @@ def labels_from(values: list[str | None]) -> dict[str, int]:
     return {c: TO_LABEL[v] for c, v in zip(CRITERION_TITLES, values, strict=True)}
 
 
-def render_reply(turn, context: str, position: str = "") -> str:
+def _quote(text: str) -> str:
+    """A message as a Markdown quote, its line breaks kept, escaped."""
+    return "\n".join(f"> {esc(line)}" if line.strip() else ">" for line in (text or "").splitlines()) or "> (empty)"
+
+
+def render_reply(turn, context: str, position: str = "", turns: list | None = None) -> str:
+    """The reply under review, then the whole conversation it belongs to with the reply marked (a solution
+    or a follow-up can only be judged against what the customer asked). `turns`: the session's turns in order;
+    without them, the customer message it answers (`context`)."""
     head = f"**Reply {position}** · " if position else ""
-    return (f"{head}{esc(turn.channel.replace('_', ' '))} · reply id {turn.id}\n\n"
-            f"**Customer:**\n\n> {esc(context) or '(none)'}\n\n**Agent reply:**\n\n> {esc(turn.text)}")
+    lines = [f"{head}{esc(channel_words(turn.channel))} · reply id {turn.id}", "", "**The reply under review:**",
+             "", _quote(turn.text), ""]
+    if not turns:
+        return "\n".join([*lines, "**The customer's message before it:**", "", _quote(context or "(none)")])
+    lines += [f"**The whole conversation** ({len(turns)} messages)", ""]
+    for t in turns:
+        who = "Customer" if t.role == "customer" else "Agent"
+        if t.id == turn.id:
+            lines += [f"**▶ {who}, message {t.index + 1}: the reply under review**", "", _quote(t.text), ""]
+        else:
+            later = " (after the reply under review)" if t.index > turn.index else ""
+            lines += [f"*{who}, message {t.index + 1}{later}:*", "", _quote(t.text), ""]
+    return "\n".join(lines)
+
+
+def render_context(services: Services, turn_id: int, position: str = "") -> tuple[str, str]:
+    """(the reply with its conversation, the customer record) for a stored reply."""
+    found = services.review_context(turn_id)
+    if found is None:
+        return f"No stored reply {turn_id}.", ""
+    scenario, row, turns = found
+    turn = next(t for t in turns if t.id == turn_id)
+    if scenario is not None:
+        record = views.render_record(scenario)
+    elif row.source == "import":
+        record = (f"**Imported conversation** {esc(row.external_id or '')}: no customer record came with it; "
+                  "judge the reply on the conversation.")
+    else:
+        record = f"Scenario {esc(row.scenario_id)} is no longer in the library; its customer record is not available."
+    return render_reply(turn, "", position, turns), record
 
 
 def _fmt(value: float | None) -> str:
@@ -73,8 +110,9 @@ def render_report(report: RoundReport, texts: dict[int, str], notes: dict[int, d
             labels = ", ".join(f"{esc(r)}: {LABELS[v]}" for r, v in sp.labels.items())
             text = texts.get(sp.turn_id, "")
             said = "; ".join(f"{esc(r)}: {esc(n)}" for r, n in notes.get(sp.turn_id, {}).items())
+            flat = " ".join(text.split())  # a table cell is one line: an email's line breaks would end the row
             lines.append(f"| {sp.turn_id} | {CRITERION_TITLES[sp.criterion]} | {labels} | "
-                         f"{esc(text[:140] + ('…' if len(text) > 140 else ''))} | {said} |")
+                         f"{esc(flat[:140] + ('…' if len(flat) > 140 else ''))} | {' '.join(said.split())} |")
     else:
         lines.append("\nThe reviewers agreed on every label.")
     return "\n".join(lines)
@@ -99,7 +137,7 @@ def version_choices(services: Services) -> list[tuple[str, str]]:
 
 # --- the reviewers' page -------------------------------------------------------------------------------
 
-def review_tab(demo: gr.Blocks, services: Services, access: Access) -> None:
+def review_tab(demo: gr.Blocks, services: Services, access: Access, tab: gr.Tab | None = None) -> None:
     db = services.db
     gr.Markdown("### Calibration rounds\nLabel every reply of the round on your own: you see neither the other "
                 "reviewers' labels nor the classifier's until everyone has submitted.")
@@ -109,21 +147,29 @@ def review_tab(demo: gr.Blocks, services: Services, access: Access) -> None:
         round_open = gr.Button("Open round", scale=1, elem_id="dojo-round-open")
     round_id = gr.Textbox(visible=False, elem_id="dojo-round-id", label="round")
     item_pos = gr.Number(value=0, visible=False, elem_id="dojo-round-pos", label="position", precision=0)
-    round_reply = gr.Markdown("", elem_id="dojo-round-reply")
+    with gr.Row():
+        round_reply = gr.Markdown("", elem_id="dojo-round-reply", max_height=560)
+        round_record = gr.Markdown("", elem_id="dojo-round-record", max_height=560)
     with gr.Row():
         round_radios = [gr.Radio(CHOICES, label=title, elem_id=f"dojo-round-{c}")
                         for c, title in CRITERION_TITLES.items()]
     round_comment = gr.Textbox(label="Comment (optional)", lines=1, elem_id="dojo-round-comment")
     with gr.Row():
         round_save = gr.Button("Save and next", variant="primary", elem_id="dojo-round-save")
+        round_skip = gr.Button("Skip for now", elem_id="dojo-round-skip")
         round_submit = gr.Button("Submit the round", elem_id="dojo-round-submit")
     round_status = gr.Markdown("", elem_id="dojo-round-status")
 
     gr.Markdown("### Review queue\nStored replies, disputed ones first. The classifier's verdicts appear after "
                 "you save your labels.")
-    next_btn = gr.Button("Next reply to review", elem_id="dojo-review-next")
+    with gr.Row():
+        next_btn = gr.Button("Next reply to review", elem_id="dojo-review-next")
+        skip_btn = gr.Button("Skip this one", elem_id="dojo-review-skip")
     turn_box = gr.Textbox(visible=False, elem_id="dojo-review-turn", label="reply id")
-    shown = gr.Markdown("", elem_id="dojo-review-reply")
+    skipped = gr.Textbox(value="", visible=False, elem_id="dojo-review-skipped", label="skipped reply ids")
+    with gr.Row():
+        shown = gr.Markdown("", elem_id="dojo-review-reply", max_height=560)
+        shown_record = gr.Markdown("", elem_id="dojo-review-record", max_height=560)
     with gr.Row():
         radios = [gr.Radio(CHOICES, label=title, elem_id=f"dojo-review-{c}") for c, title in CRITERION_TITLES.items()]
     comment = gr.Textbox(label="Comment (optional)", lines=2, elem_id="dojo-review-comment")
@@ -141,24 +187,28 @@ def review_tab(demo: gr.Blocks, services: Services, access: Access) -> None:
     def show_item(rid: str, position: int, user) -> dict:
         items = db.round_items(int(rid))
         position = max(0, min(int(position), len(items) - 1))
-        turn, context = db.turns([items[position]])[items[position]]
+        turn, _context = db.turns([items[position]])[items[position]]
         labeled = db.round_labels_of(int(rid), user)
         mine = labeled.get(turn.id, {})
         done = sum(len(v) == len(CRITERION_TITLES) for v in labeled.values())
         note = db.round_notes(int(rid)).get(turn.id, {}).get(user.name, "")
-        return {round_id: rid, item_pos: position,
-                round_reply: render_reply(turn, context, f"{position + 1} of {len(items)}"),
+        text, record = render_context(services, turn.id, f"{position + 1} of {len(items)}")
+        return {round_id: rid, item_pos: position, round_reply: text, round_record: record,
                 **{r: FROM_LABEL.get(mine.get(c)) for r, c in zip(round_radios, CRITERION_TITLES, strict=True)},
                 round_comment: note, round_status: f"{done} of {len(items)} replies labeled."}
 
-    def open_round(rid: str, request: gr.Request):
+    def reviewer_in(rid: str, request: gr.Request, missing: str):
+        """The caller, if they review round `rid`; else the one-line refusal (`missing`: no round given)."""
         user = allowed(access, request, "review")
         check_ids(round=rid)
         if not rid:
-            raise gr.Error("You have no calibration round to label.")
+            raise gr.Error(missing)
         if int(rid) not in {r.id for r, _ in db.rounds_for(user)}:
             raise gr.Error(f"You are not a reviewer in round {rid}.")
-        return show_item(rid, 0, user)
+        return user
+
+    def open_round(rid: str, request: gr.Request):
+        return show_item(rid, 0, reviewer_in(rid, request, "You have no calibration round to label."))
 
     def save_item(rid: str, position: int, empathy: str | None, ownership: str | None, solution: str | None,
                   follow_up: str | None, note: str, request: gr.Request):
@@ -182,6 +232,11 @@ def review_tab(demo: gr.Blocks, services: Services, access: Access) -> None:
             raise gr.Error(str(exc)) from None
         return show_item(rid, (pos + 1) % len(items), user)
 
+    def skip_item(rid: str, position: int, request: gr.Request):
+        """The next reply of the round, this one left as it is (labeled or not) to come back to."""
+        user = reviewer_in(rid, request, "Open a round first.")
+        return show_item(rid, (int(position or 0) + 1) % len(db.round_items(int(rid))), user)
+
     def submit(rid: str, request: gr.Request):
         user = allowed(access, request, "review")
         check_ids(round=rid)
@@ -195,17 +250,30 @@ def review_tab(demo: gr.Blocks, services: Services, access: Access) -> None:
         return (f"Submitted round {esc(rid)}. " + (f"Waiting for {esc(', '.join(waiting))}." if waiting else
                                                    "Everyone has submitted: the lead can open the results."))
 
-    def next_reply(request: gr.Request):
+    def skip_ids(text: str) -> tuple[int, ...]:
+        return tuple(int(t) for t in (text or "").split(",") if t.strip().isdigit())
+
+    def next_reply(passed: str, request: gr.Request):
+        """The next reply in the queue, with its conversation and customer record; `passed`: the ids skipped
+        so far in this page (comma-separated), which come back after a reload."""
         user = allowed(access, request, "review")
-        found = db.next_to_review(user)
+        found = db.next_to_review(user, skip=skip_ids(passed))
         if found is None:
-            return "", "Nothing left to review.", *[None] * 4, ""
-        turn, context = found
+            done = "Nothing left to review." + (" (Replies you skipped come back after a reload.)" if passed else "")
+            return "", done, *[None] * 4, "", "", passed or ""
+        turn, _context = found
         disputes = [d for d in db.disputes_of(turn.id) if d.resolved_at is None]
-        text = render_reply(turn, context)
+        text, record = render_context(services, turn.id)
         for d in disputes:
-            text += f"\n\n**Disputed** ({CRITERION_TITLES.get(d.criterion, d.criterion)}): {esc(d.comment)}"
-        return str(turn.id), text, *[None] * 4, ""
+            text = (f"**Disputed by the trainee** ({CRITERION_TITLES.get(d.criterion, d.criterion)}): "
+                    f"{esc(d.comment)}\n\n") + text
+        return str(turn.id), text, *[None] * 4, "", record, passed or ""
+
+    def skip(turn_id: str, passed: str, request: gr.Request):
+        """This reply passed over for now, and the next one shown."""
+        check_ids(reply=turn_id)
+        ids = [*skip_ids(passed), *([int(turn_id)] if turn_id else [])]
+        return next_reply(",".join(str(i) for i in ids), request)
 
     def save(turn_id: str, empathy: str | None, ownership: str | None, solution: str | None, follow_up: str | None,
              note: str, request: gr.Request):
@@ -223,18 +291,24 @@ def review_tab(demo: gr.Blocks, services: Services, access: Access) -> None:
         return f"Saved your labels for reply {esc(turn_id)}. The classifier said: {said}."
 
     demo.load(my_rounds, outputs=[round_dd], api_name=False)
-    item_outputs = [round_id, item_pos, round_reply, *round_radios, round_comment, round_status]
+    if tab is not None:  # a round created since the page opened shows up when the tab is opened
+        tab.select(my_rounds, outputs=[round_dd], api_name=False)
+    item_outputs = [round_id, item_pos, round_reply, round_record, *round_radios, round_comment, round_status]
     round_open.click(open_round, inputs=[round_dd], outputs=item_outputs, api_name="round_open")
     round_save.click(save_item, inputs=[round_id, item_pos, *round_radios, round_comment], outputs=item_outputs,
                      api_name="round_label")
-    round_submit.click(submit, inputs=[round_id], outputs=[round_status], api_name="round_submit")
-    next_btn.click(next_reply, outputs=[turn_box, shown, *radios, comment], api_name="review_next")
+    round_skip.click(skip_item, inputs=[round_id, item_pos], outputs=item_outputs, api_name="round_skip")
+    round_submit.click(submit, inputs=[round_id], outputs=[round_status], api_name="round_submit").then(
+        my_rounds, outputs=[round_dd], api_name=False)
+    queue_outputs = [turn_box, shown, *radios, comment, shown_record, skipped]
+    next_btn.click(next_reply, inputs=[skipped], outputs=queue_outputs, api_name="review_next")
+    skip_btn.click(skip, inputs=[turn_box, skipped], outputs=queue_outputs, api_name="review_skip")
     save_btn.click(save, inputs=[turn_box, *radios, comment], outputs=[status], api_name="review_save")
 
 
 # --- the lead's page -----------------------------------------------------------------------------------
 
-def calibration_tab(demo: gr.Blocks, services: Services, access: Access) -> None:
+def calibration_tab(demo: gr.Blocks, services: Services, access: Access, tab: gr.Tab | None = None) -> None:
     db = services.db
     gr.Markdown("### New calibration round\nPick replies (practice sessions and imported transcripts) and at "
                 "least two reviewers. Each labels every reply blind.")
@@ -278,7 +352,8 @@ def calibration_tab(demo: gr.Blocks, services: Services, access: Access) -> None
         if not access.may(user, "lead_calibration"):
             return [gr.Dropdown(choices=[]), gr.Dropdown(choices=[]), gr.Dropdown(choices=[]), gr.Dropdown(choices=[])]
         people = [u.name for u in db.users() if u.role != "trainee"]
-        recent = [(f"#{t.id} · {t.channel.replace('_', ' ')} · {t.text[:90]}", str(t.id)) for t in db.recent_replies()]
+        recent = [(f"#{t.id} · {channel_words(t.channel)} · {' '.join(t.text.split())[:90]}", str(t.id))
+                  for t in db.recent_replies()]
         rounds = [(f"#{r.id} {r.name}", str(r.id)) for r in db.rounds()]
         return [gr.Dropdown(choices=people), gr.Dropdown(choices=recent),
                 gr.Dropdown(choices=rounds, value=rounds[0][1] if rounds else None),
@@ -309,7 +384,7 @@ def calibration_tab(demo: gr.Blocks, services: Services, access: Access) -> None
         texts = {t: turn.text for t, (turn, _) in db.turns(report.items).items()}
         consensus = db.consensus(report.items)
         items = [(f"#{t} · " + ("consensus recorded · " if len(consensus.get(t, {})) == 4 else "")
-                  + texts.get(t, "")[:80], str(t)) for t in report.items]
+                  + " ".join(texts.get(t, "").split())[:80], str(t)) for t in report.items]
         first = items[0][1] if items else None
         return render_report(report, texts, db.round_notes(int(rid))), gr.Dropdown(choices=items, value=first)
 
@@ -346,13 +421,16 @@ def calibration_tab(demo: gr.Blocks, services: Services, access: Access) -> None
             raise gr.Error(str(exc)) from None
         return f"Recorded the consensus for reply {esc(turn_id)}."
 
-    def retrain(request: gr.Request):
+    def retrain(request: gr.Request, progress=gr.Progress()):  # noqa: B008 (how gradio injects its tracker)
+        """Minutes of work: its progress shows in the page (what is happening, how far), and it runs in its
+        own queue slot, so trainees and reviewers go on being served meanwhile."""
         allowed(access, request, "lead_calibration")
         if not services.has_new_training_data():
             raise gr.Error("Nothing new to train on: the active version was trained on exactly these labels. "
                            "Record consensus labels in a round first.")
         before = classifier.active_version(services.scorers_dir)
-        model = services.train(activate=False)
+        model = services.train(activate=False, report=lambda f, what: progress(0.9 * f, desc=what))
+        progress(0.95, desc="comparing with the active version on the gold set")
         sources = model.card.get("sources", {})
         consensus = sum(n for s, n in sources.items() if s.startswith("consensus"))
         text = (f"Trained **{esc(model.version)}** on {sum(model.card['data'].values())} replies, "
@@ -370,7 +448,7 @@ def calibration_tab(demo: gr.Blocks, services: Services, access: Access) -> None
                  f"({tuned.card['tuned_on']['consensus_replies']} replies):", "",
                  "| Criterion | threshold | κ with consensus before | after |", "|---|---|---|---|"]
         for c, (before, after) in gains.items():
-            lines.append(f"| {CRITERION_TITLES[c]} | {tuned.card['thresholds'][c]} | {before:.2f} | {after:.2f} |")
+            lines.append(f"| {CRITERION_TITLES[c]} | {tuned.card['thresholds'][c]} | {_fmt(before)} | {_fmt(after)} |")
         text = "\n".join(lines) + "\n\n" + render_comparison(services.compare(tuned.version))
         return tuned.version, text, gr.Dropdown(choices=version_choices(services))
 
@@ -386,13 +464,18 @@ def calibration_tab(demo: gr.Blocks, services: Services, access: Access) -> None
                 gr.Dropdown(choices=version_choices(services), value=version))
 
     demo.load(choices, outputs=[reviewers, replies, round_dd, versions_dd], api_name=False)
+    if tab is not None:  # replies stored since the page opened reach the picker when the tab is opened
+        tab.select(choices, outputs=[reviewers, replies, round_dd, versions_dd], api_name=False)
     create_btn.click(create, inputs=[name, reviewers, replies], outputs=[create_status, round_dd],
                      api_name="round_create")
     results_btn.click(show_results, inputs=[round_dd], outputs=[results, item_dd], api_name="round_results")
     item_dd.change(pick_item, inputs=[round_dd, item_dd], outputs=consensus_radios, api_name=False)
     consensus_btn.click(record, inputs=[round_dd, item_dd, *consensus_radios], outputs=[consensus_status],
                         api_name="consensus_save")
-    retrain_btn.click(retrain, outputs=[candidate, comparison, versions_dd], api_name="retrain")
-    tune_btn.click(tune, outputs=[candidate, comparison, versions_dd], api_name="tune_thresholds")
+    # Retraining and tuning take their own queue slot (one at a time), never one of the slots practice uses.
+    retrain_btn.click(retrain, outputs=[candidate, comparison, versions_dd], api_name="retrain",
+                      concurrency_id="models", concurrency_limit=1, show_progress_on=[comparison])
+    tune_btn.click(tune, outputs=[candidate, comparison, versions_dd], api_name="tune_thresholds",
+                   concurrency_id="models", concurrency_limit=1)
     accept_btn.click(activate, inputs=[candidate], outputs=[model_status, versions_dd], api_name="accept_model")
     activate_btn.click(activate, inputs=[versions_dd], outputs=[model_status, versions_dd], api_name="activate_model")

@@ -20,7 +20,35 @@ from datetime import datetime
 from dojo.practice import Run
 from dojo.progress import Progress
 from simulator.channels import Channel, format_duration
-from simulator.session import Message, Session
+from simulator.scenario import Scenario
+from simulator.session import Message, Session, outcome_words
+from ui.common import esc
+
+
+def render_record(scenario: Scenario) -> str:
+    """The customer record, history across channels, bot transcript and the scenario's articles (Markdown,
+    escaped): what the trainee sees beside the conversation, and the reviewer beside the reply."""
+    rec = scenario.customer_record
+    lines = [f"### {esc(scenario.persona.name)}",
+             f"**Channel:** {esc(scenario.channel_spec.label)} · respond within "
+             f"{format_duration(scenario.response_standard_s)}"]
+    for key, label in (("customer_id", "Customer"), ("tier", "Tier"), ("since", "Since"), ("notes", "Notes")):
+        if rec.get(key):
+            lines.append(f"\n**{label}:** {esc(rec[key])}")
+    if rec.get("orders"):
+        lines.append("\n**Orders and accounts**")
+        lines += [f"- {esc(o['id'])}: {esc(o['item'])}" + (f" — {esc(o['status'])}" if o.get("status") else "")
+                  for o in rec["orders"]]
+    if rec.get("contacts"):
+        lines.append("\n**History across channels**")
+        lines += [f"- {esc(c['when'])} · {esc(c['channel'])}: {esc(c['summary'])}"
+                  + (f" ({esc(c['status'])})" if c.get("status") else "") for c in rec["contacts"]]
+    if scenario.bot_transcript:
+        lines.append("\n**Bot transcript**")
+        lines += [f"- *{esc(m['role'])}:* {esc(m['text'])}" for m in scenario.bot_transcript]
+    if scenario.kb_articles:
+        lines.append("\n**Knowledge base:** " + ", ".join(f"`kb:{esc(a)}`" for a in scenario.kb_articles))
+    return "\n".join(lines)
 
 
 def _text(text: str) -> str:
@@ -57,8 +85,8 @@ def _waiting(session: Session, standard_s: float) -> str:
     """The footer while the customer waits: a live timer on the wall-clock channels, the time waited so far
     on the others (whose replies are sent at a declared, simulated time)."""
     if session.ended:
-        return (f'<div class="dojo-ended">Conversation ended: {html.escape(session.outcome or "")}. '
-                "Your scorecard is below.</div>")
+        return (f'<div class="dojo-ended">Conversation ended: {html.escape(outcome_words(session.outcome))}. '
+                "Your scorecard is beside it.</div>")
     waited = session.response_seconds()
     spec = session.scenario.channel_spec
     if spec.uses_wall_clock:
@@ -77,25 +105,37 @@ def _charcount(max_chars: int, reply_box: str) -> str:
             f'<b class="dojo-charcount-value">0</b> / {max_chars} characters</div>')
 
 
-def conversation_html(run: Run, reply_box: str = "dojo-reply") -> str:
+def conversation_html(run: Run, reply_box: str = "dojo-reply", pending: str | None = None,
+                      delay_s: float | None = None) -> str:
     """The conversation as the channel shows it. `reply_box`: the element id of the box the reply is
-    written in, whose length the view counts live against the channel's limit."""
+    written in, whose length the view counts live against the channel's limit. `pending`: a reply just
+    sent, shown at once (at its send time, `delay_s` later on the simulated channels) with the customer
+    "typing" under it while the customer's answer is written."""
     session = run.session
     scenario = session.scenario
     spec = scenario.channel_spec
     standard = float(scenario.response_standard_s)
     name = html.escape(scenario.persona.name)
     view = {Channel.EMAIL: _email, Channel.SOCIAL_PUBLIC: _public}.get(spec.channel, _chat)
-    body = view(session, name, standard)
-    foot = _waiting(session, standard) + ("" if session.ended else _charcount(spec.max_chars, reply_box))
+    messages = list(session.messages)
+    if pending is not None:
+        at = session.clock + session.response_seconds(delay_s if not spec.uses_wall_clock else None)
+        messages.append(Message("agent", pending, at))
+    body = view(session, messages, name, standard)
+    if pending is not None:
+        foot = (f'<div class="dojo-typing" role="status">{name} is '
+                f'{"writing back" if spec.channel == Channel.EMAIL else "typing"}'
+                '<span class="dojo-dots"><i>.</i><i>.</i><i>.</i></span></div>')
+    else:
+        foot = _waiting(session, standard) + ("" if session.ended else _charcount(spec.max_chars, reply_box))
     return (f'<div class="dojo-view dojo-{spec.channel.value}" data-channel="{spec.channel.value}">{body}'
             f'<div class="dojo-foot">{foot}</div></div>')
 
 
-def _email(session: Session, name: str, standard: float) -> str:
+def _email(session: Session, messages: list[Message], name: str, standard: float) -> str:
     subject = html.escape(session.scenario.subject or "(no subject)")
     parts = [f'<div class="dojo-head"><b>Email</b> · {subject} · answer within {format_duration(standard)}</div>']
-    for i, m in enumerate(session.messages):
+    for i, m in enumerate(messages):
         customer = m.role == "customer"
         sender = f"{name} &lt;customer&gt;" if customer else "You &lt;support&gt;"
         recipient = "Support" if customer else name
@@ -109,12 +149,12 @@ def _email(session: Session, name: str, standard: float) -> str:
     return "".join(parts)
 
 
-def _public(session: Session, name: str, standard: float) -> str:
+def _public(session: Session, messages: list[Message], name: str, standard: float) -> str:
     spec = session.scenario.channel_spec
     who = handle(session.scenario.persona.name)
     parts = ['<div class="dojo-head dojo-public-warning"><b>Public post</b>: everyone can read this thread and '
              "your replies. Take personal details to a private message.</div>"]
-    for i, m in enumerate(session.messages):
+    for i, m in enumerate(messages):
         customer = m.role == "customer"
         reply_to = "" if i == 0 else f'<div class="dojo-replying">Replying to {who if not customer else "@brand"}</div>'
         count = ""
@@ -134,7 +174,7 @@ def _public(session: Session, name: str, standard: float) -> str:
     return "".join(parts)
 
 
-def _chat(session: Session, name: str, standard: float) -> str:
+def _chat(session: Session, messages: list[Message], name: str, standard: float) -> str:
     """Live chat, bot hand-off and social DM: bubbles, the customer on the left, the trainee on the right."""
     scenario = session.scenario
     channel = scenario.channel_spec.channel
@@ -156,7 +196,7 @@ def _chat(session: Session, name: str, standard: float) -> str:
         collected = ", ".join(html.escape(f.replace("_", " ")) for f in scenario.bot_collected)
         parts.append(f'</div><div class="dojo-divider">Transferred to you'
                      f'{" · the bot already has: " + collected if collected else ""}</div>')
-    for m in session.messages:
+    for m in messages:
         customer = m.role == "customer"
         parts.append(
             f'<div class="dojo-bubble-row {"customer" if customer else "agent"}"><div class="dojo-msg dojo-bubble">'
@@ -184,7 +224,12 @@ def transcript(run: Run) -> list[dict]:
 
 
 VIEW_CSS = """
-.dojo-view { display: flex; flex-direction: column; gap: 8px; max-height: 560px; overflow-y: auto; padding: 4px; }
+.dojo-view { display: flex; flex-direction: column; gap: 8px; max-height: min(560px, 62vh); overflow-y: auto;
+  padding: 4px; }
+.dojo-typing { padding: 4px 8px; font-style: italic; opacity: 0.85; }
+.dojo-dots i { font-style: normal; animation: dojo-blink 1.2s infinite; }
+.dojo-dots i:nth-child(2) { animation-delay: 0.2s; } .dojo-dots i:nth-child(3) { animation-delay: 0.4s; }
+@keyframes dojo-blink { 0%, 80%, 100% { opacity: 0.2; } 40% { opacity: 1; } }
 .dojo-head { font-size: 0.9rem; padding: 6px 10px; border-radius: 6px; background: var(--block-background-fill);
   border: 1px solid var(--border-color-primary); }
 .dojo-public-warning { border-color: #b45309; }
@@ -221,11 +266,15 @@ VIEW_CSS = """
 .dojo-heatmap { border-collapse: collapse; } .dojo-heatmap th, .dojo-heatmap td { padding: 4px 10px; text-align: center;
   border: 1px solid var(--border-color-primary); } .dojo-heatmap th[scope=row] { text-align: left; }
 .dojo-heat.dojo-faded { opacity: 0.55; } .dojo-legend { font-size: 0.8rem; opacity: 0.8; }
+.dojo-progress-chart { width: 100%; max-width: 900px; height: auto; }
+.dojo-key { margin-right: 14px; white-space: nowrap; } .dojo-key i { display: inline-block; width: 12px;
+  height: 12px; margin-right: 4px; vertical-align: -1px; border-radius: 2px; }
 .dojo-rt { opacity: 0.85; } .dojo-late.dojo-rt, .dojo-len.dojo-late { color: #b91c1c; font-weight: bold; opacity: 1; }
 """
 
 # Runs once when the page opens; every half second it moves the waiting timers on, counts the characters of
-# the reply being written against the channel's limit, and shows times in the trainee's own time zone.
+# the reply being written against the channel's limit, and shows times in the trainee's own time zone. Each
+# conversation, as it is drawn, scrolls to its newest message.
 LIVE_JS = """
 () => {
   const fmt = (s) => s < 120 ? `${Math.round(s)} s` : s < 7200 ? `${Math.floor(s / 60)} min`
@@ -251,7 +300,13 @@ LIVE_JS = """
       el.dataset.local = '1';
     });
   };
-  setInterval(tick, 500);
+  // A conversation drawn anew (each message replaces it) opens at its newest message.
+  const scroll = () => document.querySelectorAll('.dojo-view:not([data-scrolled])').forEach((el) => {
+    el.scrollTop = el.scrollHeight;
+    el.dataset.scrolled = '1';
+  });
+  new MutationObserver(scroll).observe(document.body, {childList: true, subtree: true});
+  setInterval(() => { tick(); scroll(); }, 500);
 }
 """
 
@@ -284,3 +339,70 @@ def heatmap_html(team: list[Progress], titles: dict[str, str]) -> str:
             f'<tbody>{"".join(rows)}</tbody></table><p class="dojo-legend">Skill estimate per criterion '
             "(scored replies in brackets); red is weak, green is strong, faded cells rest on little evidence. "
             "Hover a cell for its 90% interval.</p>")
+
+
+# One colour per criterion, distinguishable in colour-blind palettes (Okabe-Ito).
+SERIES_COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00")
+
+
+def progress_svg(report: Progress, titles: dict[str, str]) -> str:
+    """The skill estimate after each session as lines, one per criterion, each with its 90% interval as a
+    shaded band. x: the sessions in order, numbered and dated; y: 0-100 %. Drawn on the server as SVG, so it
+    needs no plotting library in the page and reads the same in every browser."""
+    history = report.history
+    if not history:
+        return ('<p class="dojo-progress-empty">No scored session yet: your skill estimates appear here after '
+                "your first reply.</p>")
+    width, height, left, right, top, bottom = 760, 300, 48, 16, 14, 46
+    span_x, span_y = width - left - right, height - top - bottom
+    n = len(history)
+
+    def x(i: int) -> float:
+        return left + (span_x / 2 if n == 1 else span_x * i / (n - 1))
+
+    def y(v: float) -> float:
+        return top + span_y * (1 - max(0.0, min(1.0, v)))
+
+    parts = [f'<svg class="dojo-progress-chart" viewBox="0 0 {width} {height}" role="img" '
+             f'aria-label="Skill estimate after each session, with 90% intervals" '
+             f'xmlns="http://www.w3.org/2000/svg" font-size="11">']
+    for v in (0, 0.25, 0.5, 0.75, 1):  # y grid, in percent
+        parts.append(f'<line x1="{left}" x2="{width - right}" y1="{y(v):.1f}" y2="{y(v):.1f}" stroke="#d1d5db" '
+                     f'stroke-width="1"/><text x="{left - 6}" y="{y(v) + 4:.1f}" text-anchor="end" '
+                     f'fill="currentColor">{v:.0%}</text>')
+    step = max(1, -(-n // 12))  # at most about 12 labels on the x axis
+    for i, p in enumerate(history):
+        if i % step and i != n - 1:
+            continue
+        parts.append(f'<text x="{x(i):.1f}" y="{height - bottom + 16}" text-anchor="middle" fill="currentColor">'
+                     f'#{i + 1}</text><text x="{x(i):.1f}" y="{height - bottom + 30}" text-anchor="middle" '
+                     f'fill="currentColor" opacity="0.7">{p.started_at:%d %b}</text>')
+    parts.append(f'<text x="{left + span_x / 2:.1f}" y="{height - 2}" text-anchor="middle" fill="currentColor" '
+                 'opacity="0.8">session (number and date)</text>')
+    legend = []
+    for k, c in enumerate(titles):
+        colour = SERIES_COLOURS[k % len(SERIES_COLOURS)]
+        low = [p.intervals.get(c, (p.estimates[c], p.estimates[c]))[0] for p in history]
+        high = [p.intervals.get(c, (p.estimates[c], p.estimates[c]))[1] for p in history]
+        if n == 1:  # a band needs width: a short bar at the one session
+            band = [(x(0) - 6, y(high[0])), (x(0) + 6, y(high[0])), (x(0) + 6, y(low[0])), (x(0) - 6, y(low[0]))]
+        else:
+            band = [(x(i), y(h)) for i, h in enumerate(high)] + [(x(i), y(lo)) for i, lo in reversed(list(
+                enumerate(low)))]
+        points = " ".join(f"{a:.1f},{b:.1f}" for a, b in band)
+        parts.append(f'<polygon class="dojo-band" data-criterion="{c}" points="{points}" fill="{colour}" '
+                     'fill-opacity="0.13" stroke="none"/>')
+    for k, (c, title) in enumerate(titles.items()):
+        colour = SERIES_COLOURS[k % len(SERIES_COLOURS)]
+        line = " ".join(f"{x(i):.1f},{y(p.estimates[c]):.1f}" for i, p in enumerate(history))
+        parts.append(f'<polyline class="dojo-line" data-criterion="{c}" points="{line}" fill="none" '
+                     f'stroke="{colour}" stroke-width="2"/>')
+        for i, p in enumerate(history):
+            lo, hi = p.intervals.get(c, (p.estimates[c], p.estimates[c]))
+            parts.append(f'<circle cx="{x(i):.1f}" cy="{y(p.estimates[c]):.1f}" r="3" fill="{colour}"><title>'
+                         f'{html.escape(title)} after session {i + 1} ({p.started_at:%d %b %Y}): '
+                         f'{p.estimates[c]:.0%}, 90% interval {lo:.0%}-{hi:.0%}</title></circle>')
+        legend.append(f'<span class="dojo-key"><i style="background:{colour}"></i>{html.escape(title)}</span>')
+    parts.append("</svg>")
+    return (f'<div class="dojo-progress-figure">{"".join(parts)}<div class="dojo-legend">{"".join(legend)}'
+            '<span class="dojo-key">shaded: the 90% interval (narrows as evidence grows)</span></div></div>')

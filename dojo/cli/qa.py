@@ -16,6 +16,8 @@ from simulator.channels import Channel
 from simulator.scenario import CRITERIA
 from simulator.settings import Settings
 
+LABEL_WORDS = {1: "met", 0: "not met"}  # as the review pages say them
+
 
 def add_commands(sub) -> None:
     p = sub.add_parser(
@@ -155,7 +157,8 @@ def render(results: dict[str, ag.Agreement], raters: dict[str, dict[str, dict]])
         lines.append(f"  {c:<11} {pairs}")
     undefined = [c for c, r in results.items() if None in (r.fleiss_kappa, r.krippendorff_alpha, r.mean_cohen_kappa)]
     for c in undefined:
-        lines.append(f"  {c}: undefined statistics: {ag.why_undefined({n: lab[c] for n, lab in raters.items()})}")
+        why = ag.why_undefined({n: lab[c] for n, lab in raters.items()}, LABEL_WORDS)
+        lines.append(f"  {c}: undefined statistics: {why}")
     lines += ["", "n: items with two or more ratings; all: items every rater rated (Fleiss' kappa uses these)."]
     return "\n".join(lines)
 
@@ -279,6 +282,7 @@ def _scorers_tune(args, settings: Settings) -> int:
         return EXIT_USAGE
     print(f"saved {tuned.version} (not active); thresholds {tuned.card['thresholds']}")
     for c, (before, after) in gains.items():
-        print(f"  {c:<11} kappa with the consensus {before:.3f} -> {after:.3f}")
+        shown = ["undefined" if k is None else f"{k:.3f}" for k in (before, after)]
+        print(f"  {c:<11} kappa with the consensus {shown[0]} -> {shown[1]}")
     print(f"accept it with `dojo scorers activate {tuned.version}`")
     return 0

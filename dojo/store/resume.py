@@ -39,6 +39,16 @@ def scenario_json(scenario: Scenario) -> str:
     return json.dumps(dump(scenario), ensure_ascii=False)
 
 
+def stored_scenario(text: str | None) -> Scenario | None:
+    """The scenario a session was stored with, or None (stored before sessions kept it, or imported)."""
+    if not text:
+        return None
+    try:
+        return load(Scenario, json.loads(text))
+    except (ValueError, KeyError, TypeError, SerialError):
+        return None
+
+
 def turn_detail(message: Message, result: TurnResult | None = None) -> str:
     data = {"message": dump(message)}
     if result is not None:

@@ -22,13 +22,14 @@ from dojo.store.tables import (
 class ReviewRecords:
     """Mixed into `Store`: needs `self.session()`."""
 
-    def next_to_review(self, reviewer: User) -> tuple[Turn, str] | None:
+    def next_to_review(self, reviewer: User, skip: tuple[int, ...] = ()) -> tuple[Turn, str] | None:
         """The next stored reply for this reviewer's queue, with the customer message it answers: replies a
-        trainee disputed first, then the oldest one they have not labeled (calibration rounds aside)."""
+        trainee disputed first, then the oldest one they have not labeled (calibration rounds aside). `skip`:
+        replies the reviewer passed over for now."""
         with self.session() as s:
             mine = select(Review.turn_id).where(Review.reviewer_id == reviewer.id, Review.round_id.is_(None))
             open_disputes = select(Dispute.turn_id).where(Dispute.resolved_at.is_(None))
-            turn = s.scalar(select(Turn).where(Turn.role == "agent", Turn.id.not_in(mine))
+            turn = s.scalar(select(Turn).where(Turn.role == "agent", Turn.id.not_in(mine), Turn.id.not_in(skip))
                             .order_by(Turn.id.not_in(open_disputes), Turn.created_at, Turn.id).limit(1))
             if turn is None:
                 return None
@@ -71,6 +72,15 @@ class ReviewRecords:
         """Stored replies by id, each with the customer message it answers."""
         with self.session() as s:
             return {t.id: (t, _context(s, t)) for t in s.scalars(select(Turn).where(Turn.id.in_(turn_ids)))}
+
+    def conversation_of(self, turn_id: int) -> tuple[PracticeSession, list[Turn]] | None:
+        """The session a stored reply belongs to and all of its turns in order (what a reviewer reads)."""
+        with self.session() as s:
+            turn = s.get(Turn, turn_id)
+            if turn is None:
+                return None
+            row = s.get(PracticeSession, turn.session_id)
+            return row, list(s.scalars(select(Turn).where(Turn.session_id == turn.session_id).order_by(Turn.index)))
 
     def recent_replies(self, limit: int = 200) -> list[Turn]:
         """The newest stored replies (practice and imported), for a lead picking a calibration round."""

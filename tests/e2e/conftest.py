@@ -23,3 +23,9 @@ def browser():
         browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
         yield browser
         browser.close()
+
+
+def ready(page, timeout: float = 120_000) -> None:
+    """The practice page's load events have run (the recommended scenario selected, a session in the page's
+    address continued, the unfinished sessions listed): nothing re-renders under what the test does next."""
+    page.wait_for_selector("body[data-dojo-ready]", state="attached", timeout=timeout)

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import served
+from tests.e2e.conftest import ready
 
 pytestmark = [pytest.mark.browser, pytest.mark.real_models]
 ROOT = Path(__file__).resolve().parents[2]
@@ -36,9 +37,7 @@ def test_trainer_edits_validates_playtests_and_saves(browser, url, library):
     original = path.read_text(encoding="utf-8")
     page = browser.new_page(viewport={"width": 1500, "height": 1100})
     page.goto(url)
-    # Let the page's load events finish first (the practice tab starts a session, loading the models on a
-    # cold start), so nothing re-renders while the trainer types.
-    page.locator("#dojo-conversation .dojo-bubble-row.customer").first.wait_for(timeout=120_000)
+    ready(page)  # the page's load events first, so nothing re-renders while the trainer types
     page.get_by_role("tab", name="Scenario editor").click()
     page.locator("#dojo-edit-file input").click()
     page.get_by_role("option", name="late-parcel-chat.yaml").click()

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import served
+from tests.e2e.conftest import ready
 
 pytestmark = pytest.mark.browser
 SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "screenshot-channels.png"
@@ -42,8 +43,8 @@ def pick(page, channel: str, level: str, scenario_label: str) -> list[str]:
 def test_the_picker_filters_and_each_channel_has_its_own_view(browser, url):
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     page.goto(url)
-    view = page.locator("#dojo-conversation .dojo-view")
-    view.first.wait_for(timeout=60_000)  # the page opens with a customer already writing
+    ready(page)
+    assert page.locator("#dojo-conversation .dojo-view").count() == 0  # nothing starts by itself
 
     # Email: only email scenarios are offered; the thread has a subject, dates, and a simulated clock.
     labels = pick(page, "Email", "Level 2: average", "hiking boots, wrong size")

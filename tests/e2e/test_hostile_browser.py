@@ -7,6 +7,7 @@ import shutil
 import pytest
 
 from tests.conftest import ROOT, served
+from tests.e2e.conftest import ready
 
 pytestmark = pytest.mark.browser
 NAME = '<img src=x onerror="window.__xss=1">Priya'
@@ -32,7 +33,7 @@ def url(fast_services, tmp_path_factory):
 def test_script_payloads_are_shown_as_text_and_never_run(browser, url):
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     page.goto(url)
-    page.locator("#dojo-conversation .dojo-view").wait_for(timeout=60_000)
+    ready(page)
     page.locator("#dojo-scenario input").click()
     page.get_by_role("option", name="Live chat · level 1 · Live chat: the parcel that never came").click()
     page.locator("#dojo-start").click()

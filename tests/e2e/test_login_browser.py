@@ -58,9 +58,12 @@ def test_a_trainee_logs_in_practises_and_finds_the_new_point_in_progress(browser
     page.get_by_role("tab", name="Progress").click()
     page.locator("#dojo-progress-show").click()
     summary = page.locator("#dojo-progress-summary")
-    summary.get_by_text("ana: 1 sessions, 1 scored replies").wait_for(timeout=60_000)
+    summary.get_by_text("ana: 1 session, 1 scored reply").wait_for(timeout=60_000)
     assert "Next:" in summary.inner_text()
-    assert re.search(r"\b1\s+\d{4}-\d\d-\d\d \d\d:\d\d\s+late-parcel-chat", summary.inner_text())  # the new point
+    # the new point: its number, date, scenario and channel in words
+    assert re.search(r"\b1\s+\d{4}-\d\d-\d\d \d\d:\d\d\s+Live chat: the parcel that never came\s+Live chat\s",
+                     summary.inner_text())
+    page.locator("#dojo-progress-plot svg.dojo-progress-chart").wait_for(timeout=30_000)
     page.screenshot(path=str(SCREENSHOT), full_page=True)
 
     # Another agent's progress: refused on the server, shown as an error in the page.
@@ -68,5 +71,5 @@ def test_a_trainee_logs_in_practises_and_finds_the_new_point_in_progress(browser
     page.locator("#dojo-progress-agent input").press("Enter")
     page.locator("#dojo-progress-show").click()
     page.get_by_text("You can see only your own progress.").first.wait_for(timeout=30_000)
-    assert "ana: 1 sessions" in summary.inner_text()  # nothing of ben's was shown
+    assert "ana: 1 session," in summary.inner_text()  # nothing of ben's was shown
     page.close()

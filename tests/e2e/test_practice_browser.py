@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import served
+from tests.e2e.conftest import ready
 
 pytestmark = [pytest.mark.browser, pytest.mark.real_models]
 SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "screenshot-practice.png"
@@ -22,7 +23,8 @@ def test_first_practice_turn_in_the_browser(browser, url):
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     page.goto(url)
     customer = page.locator("#dojo-conversation .dojo-bubble-row.customer")  # the customer's messages
-    customer.first.wait_for(timeout=90_000)  # the page opens with a customer already writing
+    ready(page)
+    assert customer.count() == 0  # nothing starts by itself: the trainee presses Start
     page.locator("#dojo-scenario input").click()
     page.get_by_role("option", name="Live chat · level 1 · Live chat: the parcel that never came").click()
     page.locator("#dojo-start").click()
@@ -41,6 +43,11 @@ def test_first_practice_turn_in_the_browser(browser, url):
     for title in ("Empathy", "Ownership", "Solution", "Follow-up"):
         assert title in text
     assert customer.count() == 2
+    # The knowledge base finds an article by what it means: "payment taken twice" is "double charges".
+    page.locator("#dojo-kb").click()
+    page.locator("#dojo-kb-query input, #dojo-kb-query textarea").first.fill("payment taken twice")
+    page.locator("#dojo-kb-query input, #dojo-kb-query textarea").first.press("Enter")
+    page.locator("#dojo-kb-results").get_by_text("Billing errors and double charges").first.wait_for(timeout=60_000)
     SCREENSHOT.parent.mkdir(exist_ok=True)
     page.screenshot(path=str(SCREENSHOT), full_page=True)
     page.close()

@@ -13,6 +13,7 @@ import urllib.request
 import pytest
 
 from tests.conftest import ROOT, free_port, served, with_database
+from tests.e2e.conftest import ready
 
 pytestmark = pytest.mark.browser
 PICK = "Live chat · level 1 · Live chat: the parcel that never came"
@@ -21,7 +22,7 @@ SECOND = "Thanks. Let me check the tracking for you now."
 
 
 def start_late_parcel(page) -> None:
-    page.locator("#dojo-conversation .dojo-view").wait_for(timeout=60_000)
+    ready(page)
     page.locator("#dojo-scenario input").click()
     page.get_by_role("option", name=PICK).click()
     page.locator("#dojo-start").click()
@@ -66,7 +67,7 @@ def test_a_reload_and_a_second_tab_continue_the_session(browser, url):
     # My sessions lists it, and Resume opens it from a fresh page.
     fresh = browser.new_page(viewport={"width": 1400, "height": 1000})
     fresh.goto(url)
-    fresh.locator("#dojo-conversation .dojo-view").wait_for(timeout=60_000)
+    ready(fresh)
     fresh.locator("#dojo-my-sessions input").click()
     fresh.get_by_role("option", name="late-parcel-chat · 2 replies", exact=False).click()
     fresh.locator("#dojo-resume").click()
