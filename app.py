@@ -223,6 +223,7 @@ def _practice_tab(demo: gr.Blocks, services: Services, access: Access) -> gr.Dro
         mine = gr.Dropdown(choices=[], value=None, label="My unfinished sessions", scale=5,
                            elem_id="dojo-my-sessions")
         resume_btn = gr.Button("Resume", scale=1, elem_id="dojo-resume")
+    start_error = gr.Markdown("", elem_id="dojo-start-error")  # why a Start or Resume could not open a session
     with gr.Row():
         with gr.Column(scale=1):
             record = gr.Markdown("Pick a scenario and press **Start**: the customer writes, and the response "
@@ -234,6 +235,7 @@ def _practice_tab(demo: gr.Blocks, services: Services, access: Access) -> gr.Dro
                 with gr.Row():
                     kb_pick = gr.Dropdown(choices=[], label="Article", scale=3, elem_id="dojo-kb-pick")
                     kb_insert = gr.Button("Insert link", scale=1, elem_id="dojo-kb-insert")
+                kb_note = gr.Markdown("", elem_id="dojo-kb-note")
         with gr.Column(scale=2):
             # The conversation as its channel shows it (escaped HTML, see ui/views.py); API clients get the
             # same conversation as data in `transcript`.
@@ -266,11 +268,11 @@ def _practice_tab(demo: gr.Blocks, services: Services, access: Access) -> gr.Dro
     def start(scenario_id: str, request: gr.Request):
         user = allowed(access, request, "practice")
         if not scenario_id:
-            raise gr.Error("Pick a scenario first.")
+            return {start_error: "**Not started:** pick a scenario first."}
         try:
             run = services.start_run(scenario_id, agent=user.name)
         except KeyError as exc:
-            raise gr.Error(str(exc.args[0])) from None
+            return {start_error: f"**Not started:** {esc(exc.args[0])}"}
         return shown(run)
 
     def shown(run: Run) -> dict:
@@ -286,16 +288,16 @@ def _practice_tab(demo: gr.Blocks, services: Services, access: Access) -> gr.Dro
                 kb_pick: gr.Dropdown(choices=[(a.title, a.id) for a in articles],
                                      value=articles[0].id if articles else None),
                 delay_dd: gr.Dropdown(value=0, visible=not scenario.channel_spec.uses_wall_clock),
-                send_btn: gr.Button(interactive=not ended), reply_error: "", pending: ""}
+                send_btn: gr.Button(interactive=not ended), reply_error: "", pending: "", start_error: ""}
 
     def resume(session_id: str, request: gr.Request):
         user = allowed(access, request, "practice")
         if not session_id:
-            raise gr.Error("Pick one of your unfinished sessions first.")
+            return {start_error: "**Not resumed:** pick one of your unfinished sessions first."}
         try:
             return shown(services.run(session_id, user=user.name))
         except UnknownRunError as exc:
-            raise gr.Error(str(exc.args[0])) from None
+            return {start_error: f"**Not resumed:** {esc(exc.args[0])}"}
 
     def opened(request: gr.Request):
         """A page opened on a session's address (a reload, a second tab) continues it. Otherwise nothing
@@ -372,9 +374,9 @@ def _practice_tab(demo: gr.Blocks, services: Services, access: Access) -> gr.Dro
         """The article's citation at the end of the reply being written (cited articles count as answers)."""
         allowed(access, request, "practice")
         if not article_id:
-            raise gr.Error("Search the knowledge base and pick an article first.")
+            return gr.skip(), "Search the knowledge base and pick an article first."
         citation = f"kb:{article_id}"
-        return text if citation in (text or "") else f"{(text or '').rstrip()} {citation}".strip()
+        return (text if citation in (text or "") else f"{(text or '').rstrip()} {citation}".strip()), ""
 
     def choices_for(channel: str, level: str, request: gr.Request):
         """The scenario list for the filters, the one recommended for this user first, marked and selected.
@@ -389,18 +391,18 @@ def _practice_tab(demo: gr.Blocks, services: Services, access: Access) -> gr.Dro
         """A trainee disputes a verdict on their last reply; it goes to the top of the review queue."""
         user = allowed(access, request, "practice")
         if criterion not in CRITERION_TITLES:
-            raise gr.Error("Pick the verdict you disagree with.")
+            return "**Not sent:** pick the verdict you disagree with.", gr.skip()
         try:
             services.db.add_dispute(current or "", user, criterion, comment)
         except StoreError as exc:
-            raise gr.Error(str(exc)) from None
+            return f"**Not sent:** {esc(exc)}", gr.skip()  # the comment stays in its box
         return f"Sent: a reviewer will look at the {CRITERION_TITLES[criterion].lower()} verdict.", ""
 
     dispute_btn.click(dispute, inputs=[run_id, dispute_criterion, dispute_comment],
                       outputs=[dispute_status, dispute_comment], api_name="dispute")
 
     start_outputs = [run_id, record, conversation, transcript, feedback, card, reply, kb_results, kb_pick,
-                     delay_dd, send_btn, reply_error, pending]
+                     delay_dd, send_btn, reply_error, pending, start_error]
     start_btn.click(start, inputs=[scenario_dd], outputs=start_outputs, api_name="start")
     # The recommended scenario (else the first) is selected when the page opens, from the library as it is
     # now (a trainer may have saved a new scenario since); a session's address continues that session.
@@ -431,7 +433,7 @@ def _practice_tab(demo: gr.Blocks, services: Services, access: Access) -> gr.Dro
             deliver, inputs=[run_id, pending, delay_dd], outputs=deliver_outputs, api_name=False,
             show_progress="hidden", show_progress_on=[pending]).then(my_sessions, outputs=[mine], api_name=False)
     kb_query.submit(search, inputs=[run_id, kb_query], outputs=[kb_results, kb_pick], api_name="kb_search")
-    kb_insert.click(insert_link, inputs=[reply, kb_pick], outputs=[reply], api_name="kb_insert")
+    kb_insert.click(insert_link, inputs=[reply, kb_pick], outputs=[reply, kb_note], api_name="kb_insert")
     return scenario_dd
 
 
@@ -585,15 +587,15 @@ def _editor_tab(demo: gr.Blocks, services: Services, access: Access, practice_dd
         allowed(access, request, "edit_scenarios")
         try:
             return opened(store.open(name))
-        except AuthoringError as exc:
-            raise gr.Error(str(exc)) from None
+        except AuthoringError as exc:  # said beside the editor, whose text stays as it is
+            return {save_status: f"**Not opened:** {esc(exc)}"}
 
     def new_file(scenario_id: str, request: gr.Request):
         allowed(access, request, "edit_scenarios")
         try:
             return opened(store.new((scenario_id or "").strip()))
         except AuthoringError as exc:
-            raise gr.Error(str(exc)) from None
+            return {save_status: f"**Not created:** {esc(exc)}"}
 
     def check(name: str, text: str, request: gr.Request):
         allowed(access, request, "edit_scenarios")

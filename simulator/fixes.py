@@ -44,6 +44,15 @@ NOT_A_FIX = (
     "Let me know if you need anything else.", "I can see your account here.", "Have a lovely day!",
     "We apologise for the inconvenience.", "You'll have to wait like everyone else.",
 )
+# A clause that only apologises or sympathises ("I'm so sorry your parcel is late.") offers nothing, however
+# close its topic is to a fix or a wrong answer (MiniLM puts that sentence at 0.65 from "Please wait a few more
+# days, parcels sometimes get delayed"); unless it also does or tells something ("Sorry, I've reshipped it").
+APOLOGY = re.compile(r"^\W*((i'?m|i am|we'?re|we are)\s+)?((so|really|very|truly|terribly|deeply)\s+)*"
+                     r"(sorry|apologi[sz]e|apologies|my apologies|i understand|that'?s (awful|frustrating|not good))\b",
+                     re.I)
+ACTS = re.compile(r"\b(i'?ve|i have|i'?ll|i will|we'?ve|we have|we'?ll|we will|i can|we can|let me|let us|"
+                  r"(i'?m|we'?re) going to|you'?ll|you will|you can|you need|you have to|you should|you must|"
+                  r"please|i'?d|we'?d|i'?m (sending|arranging|refunding|booking)|it will|it'?ll)\b", re.I)
 # Says the fix is not done or cannot be done.
 NOT_DOING = re.compile(r"\b(can(no|')t|won'?t|unable|not able|no way|isn'?t possible|not possible|"
                        r"don'?t|do not|does not|doesn'?t|is not|isn'?t|are not|aren'?t|never|nothing|not)\b", re.I)
@@ -155,6 +164,8 @@ class FixJudge:
             for i, piece in enumerate(pieces):
                 if piece.rstrip().endswith("?") and not OFFER_QUESTION.search(piece):
                     continue  # a question to the customer offers nothing ("Could you tell me the order number?")
+                if APOLOGY.search(piece) and not ACTS.search(piece):
+                    continue  # an apology alone offers nothing, right or wrong
                 j = int(np.argmax(sims[i]))
                 kind, ident = owners[j]
                 sim = float(sims[i, j])

@@ -53,6 +53,7 @@ def test_a_knowledge_base_article_is_inserted_into_the_reply_as_a_citation(clien
     run_id = client.predict("late-parcel-chat", api_name="/start")[0]
     results, pick = client.predict(run_id, "delivery delay", api_name="/kb_search")
     assert "delivery-delays" in results and pick["value"] == "delivery-delays"
-    text = client.predict("Here's what to expect:", "delivery-delays", api_name="/kb_insert")
-    assert text == "Here's what to expect: kb:delivery-delays"
-    assert client.predict(text, "delivery-delays", api_name="/kb_insert") == text  # not twice
+    text, note = client.predict("Here's what to expect:", "delivery-delays", api_name="/kb_insert")
+    assert text == "Here's what to expect: kb:delivery-delays" and note == ""
+    assert client.predict(text, "delivery-delays", api_name="/kb_insert")[0] == text  # not twice
+    assert "pick an article first" in client.predict(text, None, api_name="/kb_insert")[1]  # said, text kept

@@ -265,3 +265,33 @@ def test_a_question_is_not_an_offer_but_an_offer_put_as_a_question_is(fast_servi
     offer = judge.judge("Would you like me to reship your order by express now at no cost?", parcel,
                         revealed=["order_number"])
     assert offer.resolution == "express_reship"
+
+
+def test_an_apology_alone_offers_no_fix_right_or_wrong(parcel):
+    """However close its topic (every example at cosine 1 here), "I'm so sorry your parcel is late" offers
+    nothing; the same apology with an action does."""
+    import numpy as np
+
+    from simulator.fixes import FixJudge
+
+    class Same:
+        def embed(self, texts):
+            return np.ones((len(texts), 4)) / 2.0
+
+    judge = FixJudge(Same(), min_similarity=0.5)
+    for text in ("I'm so sorry your parcel is late.", "Sorry about the delay with your parcel.",
+                 "I understand how annoying that is."):
+        verdict = judge.judge(text, parcel)
+        assert verdict.offered is None and verdict.wrong is None and not verdict.flags, text
+    assert judge.judge("Sorry, I've reshipped it by express.", parcel).offered is not None
+    assert judge.judge("I'm sorry, you'll need to contact the courier.", parcel).offered is not None
+
+
+@pytest.mark.real_models
+def test_an_apology_before_a_question_is_not_a_wrong_fix_on_minilm(parcel):
+    from scoring.embeddings import MiniLMEmbedder
+    from simulator.fixes import FixJudge
+
+    verdict = FixJudge(MiniLMEmbedder()).judge(
+        "I'm so sorry your parcel is late. Could you give me the order number so I can check it right now?", parcel)
+    assert verdict.wrong is None and not verdict.flags

@@ -220,16 +220,17 @@ def review_tab(demo: gr.Blocks, services: Services, access: Access, tab: gr.Tab 
         mine = next((at for r, at in db.rounds_for(user) if r.id == int(rid)), "absent")
         if mine == "absent":
             raise gr.Error(f"You are not a reviewer in round {rid}.")
-        if mine is not None:
-            raise gr.Error("You have submitted this round; its labels are final.")
         items = db.round_items(int(rid))
         pos = int(position or 0)
         if not 0 <= pos < len(items):
             raise gr.Error(f"position {pos}: round {rid} has replies 0 to {len(items) - 1}")
+        # What the reviewer can put right is said beside the buttons; the labels chosen stay as they are.
+        if mine is not None:
+            return {round_status: "**Not saved:** you have submitted this round; its labels are final."}
         try:
             db.add_review(items[pos], user, labels_from(values), round_id=int(rid), comment=note)
-        except StoreError as exc:
-            raise gr.Error(str(exc)) from None
+        except (gr.Error, StoreError) as exc:
+            return {round_status: f"**Not saved:** {esc(getattr(exc, 'message', None) or exc)}"}
         return show_item(rid, (pos + 1) % len(items), user)
 
     def skip_item(rid: str, position: int, request: gr.Request):

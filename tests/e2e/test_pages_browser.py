@@ -90,6 +90,10 @@ def test_practice_page_echo_typing_scroll_inline_errors_limit_and_an_unresolved_
     assert page.locator("#dojo-conversation .dojo-msg").count() == 0
     assert "press Start" in page.locator("#dojo-record").inner_text()
     expect(page.locator("#dojo-send")).to_be_disabled()
+    page.locator("#dojo-resume").click()  # nothing picked to resume: said under the picker, nothing blocked
+    expect(page.locator("#dojo-start-error")).to_contain_text("Not resumed: pick one of your unfinished sessions",
+                                                              timeout=30_000)
+    no_error_overlay(page)
 
     # Start: the customer writes, and the response timer starts now, not when the page opened.
     start(page, LATE_PARCEL)
@@ -126,7 +130,6 @@ def test_practice_page_echo_typing_scroll_inline_errors_limit_and_an_unresolved_
     page.locator("#dojo-conversation .dojo-bubble-row.customer").nth(1).wait_for(timeout=30_000)
     assert page.locator("#dojo-conversation .dojo-typing").count() == 0
     page.locator("#dojo-feedback").get_by_text("Follow-up").wait_for(timeout=30_000)
-    page.screenshot(path=str(DOCS / "screenshot-practice-live.png"), full_page=False)
 
     # Dismissive replies until the customer gives up or the turns run out; the view stays at its newest line.
     for text in DISMISSIVE:
