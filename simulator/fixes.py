@@ -53,6 +53,15 @@ APOLOGY = re.compile(r"^\W*((i'?m|i am|we'?re|we are)\s+)?((so|really|very|truly
 ACTS = re.compile(r"\b(i'?ve|i have|i'?ll|i will|we'?ve|we have|we'?ll|we will|i can|we can|let me|let us|"
                   r"(i'?m|we'?re) going to|you'?ll|you will|you can|you need|you have to|you should|you must|"
                   r"please|i'?d|we'?d|i'?m (sending|arranging|refunding|booking)|it will|it'?ll)\b", re.I)
+
+
+def apology_only(clause: str) -> bool:
+    """An apology or sympathy and nothing else: no act ("Sorry, I've reshipped it"), and nothing said after it
+    ("Sorry, your order's already packed so it can't be changed" says something: a wrong answer, maybe)."""
+    found = APOLOGY.search(clause)
+    return bool(found) and not ACTS.search(clause) and not re.match(r"\s*[,:;–—-]\s*\w", clause[found.end():])
+
+
 # Says the fix is not done or cannot be done.
 NOT_DOING = re.compile(r"\b(can(no|')t|won'?t|unable|not able|no way|isn'?t possible|not possible|"
                        r"don'?t|do not|does not|doesn'?t|is not|isn'?t|are not|aren'?t|never|nothing|not)\b", re.I)
@@ -164,7 +173,7 @@ class FixJudge:
             for i, piece in enumerate(pieces):
                 if piece.rstrip().endswith("?") and not OFFER_QUESTION.search(piece):
                     continue  # a question to the customer offers nothing ("Could you tell me the order number?")
-                if APOLOGY.search(piece) and not ACTS.search(piece):
+                if apology_only(piece):
                     continue  # an apology alone offers nothing, right or wrong
                 j = int(np.argmax(sims[i]))
                 kind, ident = owners[j]

@@ -285,6 +285,8 @@ def test_an_apology_alone_offers_no_fix_right_or_wrong(parcel):
         assert verdict.offered is None and verdict.wrong is None and not verdict.flags, text
     assert judge.judge("Sorry, I've reshipped it by express.", parcel).offered is not None
     assert judge.judge("I'm sorry, you'll need to contact the courier.", parcel).offered is not None
+    # an apology that goes on to say something is judged on what it says (a wrong answer, maybe)
+    assert judge.judge("Sorry, parcels sometimes get delayed with the courier.", parcel).offered is not None
 
 
 @pytest.mark.real_models
