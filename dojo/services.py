@@ -159,7 +159,8 @@ class Services:
         if s.customer_backend == "scripted":
             return ScriptedBackend()
         if s.customer_backend == "openai":
-            return OpenAIBackend(s.openai_base_url, s.openai_model, s.openai_api_key, s.openai_timeout_s)
+            return OpenAIBackend(s.openai_base_url, s.openai_model, s.openai_api_key, s.openai_timeout_s,
+                                 s.openai_style)
         if s.customer_backend == "transformers":
             model = s.customer_model or verify_customer(s)
             if s.customer_model and not Path(s.customer_model).is_dir() and not _in_hf_cache(s.customer_model):

@@ -207,22 +207,28 @@ class BackendUnavailable(BackendError):
 
 
 class OpenAIBackend:
-    """Any OpenAI-compatible chat endpoint (vLLM, llama.cpp server, Ollama, a hosted API).
+    """Any OpenAI-compatible endpoint (vLLM, llama.cpp server, Ollama, a hosted API).
 
-    Sends the chat messages to `{base_url}/chat/completions` and asks for `n` choices in one request;
-    servers that ignore `n` are asked again until there are enough, within the timeout. Standard library
-    only: no SDK to install.
+    `style="chat"`: the chat messages go to `{base_url}/chat/completions` (for models that can rewrite freely).
+    `style="completion"`: the few-shot prompt and forced start go to `{base_url}/completions`, one line per
+    candidate, exactly as the embedded model is asked, so a server running the same small model (SmolLM2)
+    gives the same kind of candidates as the embedded engine. Either way `n` choices are asked for in one
+    request; servers that ignore `n` are asked again until there are enough, within the timeout. Standard
+    library only: no SDK to install.
     """
 
     name = "openai"
 
-    def __init__(self, base_url: str, model: str, api_key: str = "", timeout_s: float = 30.0):
+    def __init__(self, base_url: str, model: str, api_key: str = "", timeout_s: float = 30.0, style: str = "chat"):
         if not base_url:
             raise BackendError("the openai backend needs DOJO_OPENAI_BASE_URL (e.g. http://localhost:8000/v1)")
+        if style not in ("completion", "chat"):
+            raise BackendError(f"DOJO_OPENAI_STYLE={style!r}: use chat or completion")
         self.base_url = base_url.rstrip("/")
         self.model = model
         self.api_key = api_key
         self.timeout_s = timeout_s
+        self.style = style
 
     def generate(self, request: Generation) -> list[str]:
         texts: list[str] = []
@@ -239,12 +245,18 @@ class OpenAIBackend:
         import urllib.error
         import urllib.request
 
-        body = {"model": self.model, "messages": list(request.messages), "n": n,
-                "max_tokens": request.max_new_tokens, "temperature": request.temperature, "seed": request.seed}
+        completion = self.style == "completion" and bool(request.prompt)
+        body = {"model": self.model, "n": n, "max_tokens": request.max_new_tokens,
+                "temperature": request.temperature, "seed": request.seed}
+        if completion:
+            body.update(prompt=request.prompt + request.prefix, stop=["\n"], top_p=0.92)
+        else:
+            body["messages"] = list(request.messages)
         headers = {"Content-Type": "application/json"}
         if self.api_key:
             headers["Authorization"] = f"Bearer {self.api_key}"
-        req = urllib.request.Request(f"{self.base_url}/chat/completions", data=json.dumps(body).encode(),
+        path = "completions" if completion else "chat/completions"
+        req = urllib.request.Request(f"{self.base_url}/{path}", data=json.dumps(body).encode(),
                                      headers=headers, method="POST")
         try:
             with urllib.request.urlopen(req, timeout=max(1.0, timeout)) as response:
@@ -258,7 +270,10 @@ class OpenAIBackend:
         except ValueError:
             raise BackendUnavailable(f"customer endpoint {self.base_url}: the answer is not JSON") from None
         try:
+            if completion:
+                return [request.prefix + str(c["text"] or "").split("\n")[0] for c in payload["choices"]]
             return [str(c["message"]["content"] or "") for c in payload["choices"]]
         except (KeyError, TypeError):
-            raise BackendUnavailable(f"customer endpoint {self.base_url}: no choices[].message.content in the "
-                               "answer") from None
+            field = "text" if completion else "message.content"
+            raise BackendUnavailable(f"customer endpoint {self.base_url}: no choices[].{field} in the "
+                                     "answer") from None

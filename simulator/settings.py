@@ -51,6 +51,10 @@ class Settings:
         "env": "DOJO_OPENAI_MODEL", "doc": "For the `openai` backend: the model name the endpoint serves."})
     openai_api_key: str = field(default="", metadata={
         "env": "DOJO_OPENAI_API_KEY", "doc": "For the `openai` backend: the API key, if the endpoint needs one."})
+    openai_style: str = field(default="chat", metadata={
+        "env": "DOJO_OPENAI_STYLE",
+        "doc": "For the `openai` backend: `chat` (`/chat/completions`, a model that rewrites freely) or `completion` "
+               "(`/completions` with the few-shot prompt the embedded model gets; for a server running SmolLM2)."})
     openai_timeout_s: float = field(default=30.0, metadata={
         "env": "DOJO_OPENAI_TIMEOUT_S", "doc": "For the `openai` backend: seconds to wait for one customer turn."})
     embedder: str = field(default="minilm", metadata={

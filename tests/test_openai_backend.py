@@ -18,7 +18,7 @@ REQUEST = Generation(messages=[{"role": "user", "content": "Rewrite: my parcel i
 
 
 class FakeServer:
-    """Answers /v1/chat/completions like vLLM or llama.cpp server; records what it was sent."""
+    """Answers /v1/chat/completions and /v1/completions like vLLM or llama.cpp server; records what it was sent."""
 
     def __init__(self, reply=None, status: int = 200, max_n: int = 8):
         self.requests: list[dict] = []
@@ -36,8 +36,11 @@ class FakeServer:
                     self.wfile.write(b"model overloaded")
                     return
                 n = min(body.get("n", 1), server.max_n)
-                choices = [{"index": i, "message": {"role": "assistant", "content": server.reply(body, i)}}
-                           for i in range(n)]
+                if self.path.endswith("/chat/completions"):
+                    choices = [{"index": i, "message": {"role": "assistant", "content": server.reply(body, i)}}
+                               for i in range(n)]
+                else:  # /v1/completions: a continuation of the prompt
+                    choices = [{"index": i, "text": server.reply(body, i)} for i in range(n)]
                 data = json.dumps({"choices": choices}).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
@@ -139,3 +142,22 @@ def test_a_customer_model_that_is_neither_a_folder_nor_cached_is_one_setting_err
     settings = Settings(home=fast_services.settings.home, customer_model="nobody/no-such-model")
     with pytest.raises(SettingError, match="DOJO_CUSTOMER_MODEL='nobody/no-such-model': not a model directory"):
         Services(settings, embedder_kind="hashing").backend  # noqa: B018 (the property builds it)
+
+
+def test_completion_style_continues_the_few_shot_prompt_after_the_forced_start():
+    s = FakeServer(reply=lambda body, i: f" is late, day {i}.\nCustomer: and more")
+    try:
+        request = Generation(messages=REQUEST.messages, reference=REQUEST.reference, n=2, max_new_tokens=20,
+                             seed=5, prompt="Rewrite as the customer.\nCustomer:", prefix=" My parcel")
+        out = OpenAIBackend(s.url, "smollm2", style="completion").generate(request)
+        assert out == [" My parcel is late, day 0.", " My parcel is late, day 1."]  # one line, the start kept
+        [sent] = s.requests
+        assert sent["path"] == "/v1/completions" and sent["prompt"] == "Rewrite as the customer.\nCustomer: My parcel"
+        assert sent["stop"] == ["\n"] and sent["n"] == 2 and "messages" not in sent
+        # a request without a few-shot prompt still goes to the chat endpoint
+        OpenAIBackend(s.url, "smollm2", style="completion").generate(REQUEST)
+        assert s.requests[-1]["path"] == "/v1/chat/completions"
+    finally:
+        s.close()
+    with pytest.raises(BackendError, match="DOJO_OPENAI_STYLE='poem': use chat or completion"):
+        OpenAIBackend("http://x/v1", "m", style="poem")
