@@ -29,8 +29,9 @@ demo: setup
 test: setup
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
-	# ... and once more with every database the tests use on a throw-away PostgreSQL server
-	DOJO_TEST_DATABASE=postgresql $(BIN)/python -m pytest
+	# ... and once more with every database the tests use on a throw-away PostgreSQL server (the model-server
+	# test uses no database of its own: once is enough)
+	DOJO_TEST_DATABASE=postgresql $(BIN)/python -m pytest -m "not model_server"
 
 bench: setup
 	$(BIN)/python bench/scorer.py

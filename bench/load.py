@@ -18,6 +18,11 @@ takes the reply, with no sticky sessions. Peak memory is then the sum over the s
 
 Model calls are serialised by a lock per model (two cores gain nothing from parallel generation), and
 Gradio's queue runs up to four events at once, so latency grows with N while nothing is dropped.
+
+The customer settings come from the environment, so the same benchmark measures a model server:
+`DOJO_CUSTOMER_BACKEND=openai DOJO_OPENAI_BASE_URL=http://127.0.0.1:8000/v1 DOJO_OPENAI_MODEL=smollm2
+DOJO_OPENAI_STYLE=completion python bench/load.py` (peak memory is then the app servers'; the model server's
+is its own).
 """
 
 from __future__ import annotations
@@ -170,8 +175,11 @@ def main() -> int:
                 time.sleep(0.5)
 
     settings = Settings.from_env(env)
+    customer = ("scripted" if args.scripted else
+                f"model server {settings.openai_base_url} ({settings.openai_model}, {settings.openai_style})"
+                if settings.customer_backend == "openai" else "embedded SmolLM2-135M")
     print(f"# support-dojo load benchmark · {platform.machine()}, {os.cpu_count()} cores, Python "
-          f"{platform.python_version()} · customer: {'scripted' if args.scripted else 'embedded SmolLM2-135M'} · "
+          f"{platform.python_version()} · customer: {customer} · "
           f"embeddings: {'hashing' if args.scripted else settings.embedder} · up to {args.replies} replies per "
           f"session · {len(servers)} server(s) on {database_url.split(':', 1)[0]}")
     header = (f"{'N':>3} {'sessions':>8} {'replies':>7} {'errors':>6} {'mismatch':>8} {'round trip p50/p95 ms':>22} "
