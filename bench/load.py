@@ -73,6 +73,7 @@ def trainee(args: tuple) -> dict:
         started = clients[index % len(clients)].predict(scenario, api_name="/start")
         run_id, transcript = started[0], started[3]
         out["run_id"] = run_id
+        out["seen"] = [m["text"] for m in transcript]
         for j, text in enumerate(REPLIES[:replies]):
             client = clients[(index + j) % len(clients)]  # the next server takes the next reply
             t0 = time.perf_counter()
@@ -80,9 +81,9 @@ def trainee(args: tuple) -> dict:
             out["round_trip_ms"].append((time.perf_counter() - t0) * 1000)
             out["scoring_ms"].append(transcript[-2].get("scoring_ms", float("nan")))
             out["customer_ms"].append(transcript[-1].get("latency_ms", float("nan")))
+            out["seen"] = [m["text"] for m in transcript]  # what the trainee has seen so far
             if card:  # the scorecard: the session has ended
                 break
-        out["seen"] = [m["text"] for m in transcript]
     except Exception as exc:  # every failure is counted and reported; none stops the benchmark
         out["errors"].append(f"{type(exc).__name__}: {str(exc)[:200]}")
     return out
