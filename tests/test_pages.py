@@ -145,3 +145,13 @@ def test_training_reports_each_step(fast_services):
     assert fractions == sorted(fractions) and fractions[0] == 0.0 and fractions[-1] == 1.0
     assert any("embedding the train replies" in w for _, w in heard)
     assert any("follow-up (4 of 4)" in w for _, w in heard)
+
+
+def test_retraining_takes_its_own_queue_slot_not_one_practice_needs(fast_services):
+    """Practice events share the default slots (DOJO_QUEUE_CONCURRENCY); retraining and tuning wait for each
+    other in a group of their own, so a lead's minutes of training never hold a trainee's reply."""
+    demo = app.build_app(fast_services)
+    fns = {fn.api_name: fn for fn in demo.fns.values() if fn.api_name}
+    assert fns["retrain"].concurrency_id == fns["tune_thresholds"].concurrency_id == "models"
+    assert fns["retrain"].concurrency_limit == 1
+    assert all(fns[name].concurrency_id != "models" for name in ("start", "reply", "review_save", "progress"))
