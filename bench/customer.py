@@ -95,9 +95,10 @@ def solving_reply(scenario: Scenario, run: Run, turn: int, extra: str = "") -> s
         versions += [f"I'm so sorry about this, I understand how frustrating it is, and it's our mistake. {asks} "
                      f"{offer} That's as set out in {cites}. I'll message you tomorrow morning to confirm it's all "
                      f"complete.{extra}",
-                     f"So sorry, that's our mistake. {asks} {offer} Per {cites}. I'll message you tomorrow to "
-                     f"confirm.{extra}"]
-    versions += [f"Sorry, our mistake. {offer}{extra}", f"Sorry, our mistake.{extra} Per {cites}."]
+                     f"So sorry, I know how frustrating this is. {asks} {offer} Per {cites}. I'll message you "
+                     f"tomorrow to confirm.{extra}"]
+    versions += [f"So sorry, I know how frustrating this is. {offer}{extra}",
+                 f"Sorry, our mistake.{extra} Per {cites}."]
     limit = scenario.channel_spec.max_chars
     return next((v for v in versions if len(v) <= limit), versions[-1])
 
