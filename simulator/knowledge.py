@@ -9,7 +9,7 @@ Search finds an article by its words in any form and, given a sentence embedder,
   meaning to the query ("payment taken twice" finds "double charges"). The score is 0.4 x BM25 (relative to
   the best article's) + 0.6 x closeness above the least similarity (0 at it, 1 at identical). On 25
   paraphrased queries the right article comes first for 21 and in the top three for all 25 (words alone:
-  17 and 20; the earlier "every word must appear" matching found 9).
+  17 and 20; the earlier "every word must appear" matching found 4).
 
 The scenario's own articles get a lift (+0.25) among the matches, and are the whole list for an empty query.
 Without an embedder, search is lexical only and needs no model (tests, `DOJO_EMBEDDER=hashing`).
