@@ -142,9 +142,14 @@ def reply_turn(services: Services, run_id: str, text: str, delay_s: float | None
     """One trainee reply in a practice or playtest run. `delay_s`: the simulated time before sending (email
     and social); 0 or none = now, on the wall clock. Raises the service's one-line refusals."""
     run = services.run(run_id, user=user)
+    return run, services.reply(run, text, delay_s=declared_delay(run, delay_s))
+
+
+def declared_delay(run: Run, delay_s: float | None) -> float | None:
+    """The page's "send after ..." choice: a simulated delay on email and social, none on the wall-clock
+    channels (or for "now")."""
     simulated = not run.session.scenario.channel_spec.uses_wall_clock
-    delay = float(delay_s) if simulated and delay_s else None
-    return run, services.reply(run, text, delay_s=delay)
+    return float(delay_s) if simulated and delay_s else None
 
 
 def reply_to(services: Services, run_id: str, text: str, delay_s: float | None = 0,
@@ -335,9 +340,7 @@ def _practice_tab(demo: gr.Blocks, services: Services, access: Access) -> gr.Dro
             text = services.practice.accept(run.session, text)
         except (ReplyError, UnknownRunError) as exc:
             return {reply_error: f"**Not sent:** {esc(exc.args[0])}.", pending: ""}
-        simulated = not run.session.scenario.channel_spec.uses_wall_clock
-        return {conversation: views.conversation_html(run, pending=text,
-                                                      delay_s=float(delay) if simulated and delay else None),
+        return {conversation: views.conversation_html(run, pending=text, delay_s=declared_delay(run, delay)),
                 reply: "", reply_error: "", pending: text, send_btn: gr.Button(interactive=False)}
 
     def deliver(current: str, text: str, delay: float | None, request: gr.Request):

@@ -7,7 +7,7 @@ import html
 import gradio as gr
 
 from dojo.access import Access, AccessDenied
-from simulator.channels import CHANNELS, Channel
+from simulator.channels import spec
 
 CRITERION_TITLES = {"empathy": "Empathy", "ownership": "Ownership", "solution": "Solution", "follow_up": "Follow-up"}
 
@@ -31,6 +31,6 @@ def allowed(access: Access, request: gr.Request | None, permission: str):
 def channel_words(channel: str) -> str:
     """A stored channel id in words ("live_chat" -> "Live chat")."""
     try:
-        return CHANNELS[Channel(channel)].label
+        return spec(channel).label
     except ValueError:
         return channel.replace("_", " ")

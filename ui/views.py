@@ -109,7 +109,7 @@ def conversation_html(run: Run, reply_box: str = "dojo-reply", pending: str | No
                       delay_s: float | None = None) -> str:
     """The conversation as the channel shows it. `reply_box`: the element id of the box the reply is
     written in, whose length the view counts live against the channel's limit. `pending`: a reply just
-    sent, shown at once (at its send time, `delay_s` later on the simulated channels) with the customer
+    sent, shown at once (at its send time: `delay_s`, a declared delay, or none for now) with the customer
     "typing" under it while the customer's answer is written."""
     session = run.session
     scenario = session.scenario
@@ -119,7 +119,7 @@ def conversation_html(run: Run, reply_box: str = "dojo-reply", pending: str | No
     view = {Channel.EMAIL: _email, Channel.SOCIAL_PUBLIC: _public}.get(spec.channel, _chat)
     messages = list(session.messages)
     if pending is not None:
-        at = session.clock + session.response_seconds(delay_s if not spec.uses_wall_clock else None)
+        at = session.clock + session.response_seconds(delay_s)
         messages.append(Message("agent", pending, at))
     body = view(session, messages, name, standard)
     if pending is not None:
