@@ -8,6 +8,8 @@ BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
+NO_AMX := -mno-amx-tile -mno-amx-int8 -mno-amx-bf16
+LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=ON -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DCMAKE_C_FLAGS='$(NO_AMX)' -DCMAKE_CXX_FLAGS='$(NO_AMX)'
 
 .PHONY: setup demo test lint bench clean-venv
 
@@ -20,7 +22,11 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	# torch first and alone, from the constraints file, so no other package can pull a CUDA build
 	$(PIP) install --quiet -c constraints.txt torch
-	$(PIP) install --quiet -c constraints.txt -e '.[test]'
+	# llama.cpp (the fast customer engine) is compiled here for this CPU, without AMX tile instructions: they
+	# crash where the kernel does not grant them (seen in this sandbox). --no-cache-dir: never reuse a wheel
+	# built with other flags.
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(PIP) install --quiet --no-cache-dir -c constraints.txt llama-cpp-python
+	$(PIP) install --quiet -c constraints.txt -e '.[test,llamacpp]'
 	touch $@
 
 demo: setup
@@ -36,6 +42,7 @@ test: setup
 bench: setup
 	$(BIN)/python bench/scorer.py
 	$(BIN)/python bench/customer.py
+	$(BIN)/python bench/engines.py
 	$(BIN)/python bench/load.py
 
 clean-venv:

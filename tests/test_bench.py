@@ -26,7 +26,7 @@ def run_bench(name: str, home: Path, *extra: str) -> subprocess.CompletedProcess
 
 def test_the_benchmarks_are_the_ones_the_makefile_runs():
     makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
-    assert SCRIPTS == ["customer.py", "load.py", "scorer.py"]
+    assert SCRIPTS == ["customer.py", "engines.py", "load.py", "scorer.py"]
     for name in SCRIPTS:
         assert f"bench/{name}" in makefile
 
@@ -50,6 +50,13 @@ def test_the_customer_benchmark_runs(fast_services):
     assert "| meaning guard, all |" in done.stdout and "| correct fix | set 2 (held out) |" in done.stdout
     assert "| classifier accuracy, simulated vs real (0.5 = indistinguishable) | <= 0.65 |" in done.stdout
     assert "| distinct customer turns (all channels) |" in done.stdout and "plain personas" in done.stdout
+
+
+def test_the_engine_benchmark_runs(fast_services):
+    done = run_bench("engines.py", fast_services.settings.home)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "| batch of 16 " in done.stdout and "| model candidate accepted " in done.stdout
+    assert "recorded prompts, 3 candidates each" in done.stdout
 
 
 def test_the_scoring_benchmark_runs(fast_services):

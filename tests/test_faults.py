@@ -8,7 +8,6 @@ import os
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
@@ -115,22 +114,27 @@ def test_a_damaged_scorer_stops_the_start_with_one_line(fast_services, tmp_path)
 
 
 @pytest.mark.real_models
-def test_a_damaged_customer_model_stops_the_start_with_one_line(tmp_path):
-    from simulator.model_files import customer_dir
+@pytest.mark.parametrize("engine", ["llamacpp", "transformers"])
+def test_a_damaged_customer_model_stops_the_start_with_one_line(tmp_path, engine):
+    from simulator.model_files import customer_dir, customer_gguf
 
     real = Settings.from_env()
-    source = customer_dir(real)
     home = tmp_path / "home"
-    target = customer_dir(Settings(home=home))
-    target.parent.mkdir(parents=True)
-    shutil.copytree(source, target)
-    weights = target / "model.safetensors"
+    if engine == "llamacpp":  # the engine's weights: the GGUF
+        source, weights = customer_gguf(real), customer_gguf(Settings(home=home))
+        weights.parent.mkdir(parents=True)
+        shutil.copy(source, weights)
+    else:
+        source, target = customer_dir(real) / "model.safetensors", customer_dir(Settings(home=home))
+        target.parent.mkdir(parents=True)
+        shutil.copytree(source.parent, target)
+        weights = target / "model.safetensors"
     with weights.open("r+b") as f:
         f.seek(weights.stat().st_size // 2)
         f.write(os.urandom(64))
-    env = {**os.environ, "DOJO_HOME": str(home)}
+    env = {**os.environ, "DOJO_HOME": str(home), "DOJO_CUSTOMER_BACKEND": engine}
     done = serve_fails(env)
     assert done.returncode == 2
     [line] = done.stderr.strip().splitlines()
     assert f"{weights}" in line and "is damaged (sha256" in line and "dojo models pull" in line
-    assert Path(source / "model.safetensors").stat().st_size == weights.stat().st_size  # the real one untouched
+    assert source.stat().st_size == weights.stat().st_size  # the real one untouched

@@ -98,6 +98,11 @@ def test_only_the_model_modules_import_torch_or_transformers():
     assert heavy <= allowed, f"{sorted(heavy - allowed)} import torch or transformers"
 
 
+def test_only_the_llamacpp_engine_imports_llama_cpp():
+    users = {m for m, imports in GRAPH.items() if any(top(i) == "llama_cpp" for i in imports)}
+    assert users == {"simulator.llamacpp"}, sorted(users)
+
+
 def test_gradio_lives_in_the_web_layer_only():
     users = {m for m, imports in GRAPH.items() if any(top(i) == "gradio" for i in imports)}
     assert users and all(top(m) in ("app", "ui") for m in users), sorted(users)

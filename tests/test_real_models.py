@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
+from dojo.services import Services
 from scoring.embeddings import MiniLMEmbedder, cosine
 from simulator import model_files
 from simulator.backends import TransformersBackend
+from simulator.llamacpp import LlamaCppBackend
 
 pytestmark = pytest.mark.real_models
 
 
 def test_both_models_are_present_and_verified(real_services):
     rows = model_files.status(real_services.settings)
-    assert [r.verified for r in rows] == [True, True], [r.problem for r in rows]
+    assert [r.verified for r in rows] == [True, True, True], [r.problem for r in rows]
 
 
 def test_minilm_embeds_paraphrases_closer_than_unrelated_text():
@@ -24,17 +28,24 @@ def test_minilm_embeds_paraphrases_closer_than_unrelated_text():
     assert cosine(a, b) > 0.6 > cosine(a, c)
 
 
-def test_one_practice_turn_on_the_real_models(real_services):
-    assert isinstance(real_services.backend, TransformersBackend)
-    run = real_services.start_run("late-parcel-chat", seed=11)
+@pytest.mark.parametrize("engine", ["llamacpp", "transformers"])
+def test_one_practice_turn_on_the_real_models(real_services, engine):
+    services = Services.from_settings(replace(real_services.settings, customer_backend=engine))
+    assert isinstance(services.backend, {"llamacpp": LlamaCppBackend, "transformers": TransformersBackend}[engine])
+    run = services.start_run("late-parcel-chat", seed=11)
     opening = run.session.messages[0]
     assert opening.role == "customer" and opening.text.strip() and opening.guard
-    result = real_services.practice.reply(
+    result = services.practice.reply(
         run, "I'm so sorry your parcel is late, that's our fault. I've reshipped it by express at no charge, so it "
              "arrives tomorrow before noon. I'll message you here once it's out for delivery.")
     assert result.score.criteria["solution"].verdict
     assert result.customer.text.strip()
-    assert real_services.backend.load_seconds is not None
+    assert services.backend.load_seconds is not None
+
+
+def test_the_default_engine_is_llamacpp_where_it_is_installed(real_services):
+    assert real_services.settings.customer_backend == "auto"
+    assert isinstance(real_services.backend, LlamaCppBackend)
 
 
 @pytest.mark.parametrize("injection", [
@@ -132,14 +143,15 @@ def test_plain_replies_not_in_the_data_are_judged_as_a_reviewer_would(real_servi
     assert all(verdicts[c] for c in met) and not any(verdicts[c] for c in not_met), verdicts
 
 
-def test_customer_requests_from_several_sessions_share_one_batch(real_services):
+@pytest.mark.parametrize("engine", ["llamacpp", "transformers"])
+def test_customer_requests_from_several_sessions_share_one_batch(real_services, engine):
     """Requests that wait while the model is busy run together; each still gets its own candidates, starting
     with its own prefix and within its own token budget; a request that runs alone is reproducible."""
     import threading
 
     from simulator.backends import Generation
 
-    backend = real_services.backend
+    backend = Services.from_settings(replace(real_services.settings, customer_backend=engine)).backend
     prompt = ("Customer messages, said again in other words:\nLine: My parcel is late.\nAgain: My parcel still "
               "hasn't come.\nLine: Where is my refund?\nAgain:")
     requests = [Generation(messages=[], reference="", n=3, max_new_tokens=12 + 6 * i, seed=i, prompt=prompt,
@@ -155,12 +167,15 @@ def test_customer_requests_from_several_sessions_share_one_batch(real_services):
     for t in threads:
         t.join()
     assert max(list(backend.batches)[before:]) >= 2  # the ones that waited ran together
-    tokenizer = backend._tokenizer
+    def tokens(text: str) -> int:
+        if engine == "llamacpp":
+            return len(backend._tokenize(text))
+        return len(backend._tokenizer(text, add_special_tokens=False)["input_ids"])
+
     for i, request in enumerate(requests):
         assert len(results[i]) == 3 and all(text.startswith(request.prefix) for text in results[i])
         for text in results[i]:
-            new = tokenizer(text[len(request.prefix):], add_special_tokens=False)["input_ids"]
-            assert len(new) <= request.max_new_tokens + 2  # its own budget (re-tokenizing may differ by one)
+            assert tokens(text[len(request.prefix):]) <= request.max_new_tokens + 2  # re-tokenizing may differ
 
 
 @pytest.mark.parametrize(("reply", "resolution", "wrong"), [

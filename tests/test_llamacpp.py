@@ -1,0 +1,101 @@
+"""The llama.cpp customer engine on the packaged SmolLM2 GGUF: what it returns, alone and batched."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import replace
+
+import pytest
+
+from simulator import llamacpp
+from simulator.backends import BackendError, Generation
+from simulator.llamacpp import LlamaCppBackend, _head_of
+from simulator.model_files import verify_customer_gguf
+
+HEAD = ("Each customer message below is rewritten in the customer's own words.\n\n"
+        "Original: My order hasn't arrived.\nRewritten (angry): My order STILL hasn't arrived.\n\n")
+
+
+def request(line: str, prefix: str, seed: int = 1, n: int = 3, head: str = HEAD) -> Generation:
+    return Generation(messages=(), reference=line, n=n, max_new_tokens=20, temperature=0.8, seed=seed,
+                      prompt=f"{head}Original: {line}\nRewritten (calm): ", prefix=prefix)
+
+
+def test_the_head_is_everything_before_the_last_blank_line():
+    assert _head_of(HEAD + "Original: x\nRewritten (calm): ") == HEAD
+    assert _head_of("no blank line here") == ""
+
+
+@pytest.fixture(scope="module")
+def engine(real_services):
+    if not llamacpp.available():
+        pytest.fail("llama-cpp-python is not installed: `make setup` installs it")
+    backend = LlamaCppBackend(verify_customer_gguf(real_services.settings), threads=2)
+    yield backend
+    backend.close()
+
+
+@pytest.mark.real_models
+def test_candidates_start_with_the_forced_words_and_are_one_line_each(engine):
+    texts = engine.generate(request("The parcel was due on Monday and it is now Thursday.", "The parcel"))
+    assert len(texts) == 3
+    for text in texts:
+        assert text.startswith("The parcel") and "\n" not in text and len(text) > len("The parcel")
+
+
+@pytest.mark.real_models
+def test_a_request_alone_is_reproducible_from_its_seed(engine):
+    r = request("I was charged twice for one order.", "I was")
+    assert engine.generate(r) == engine.generate(r)
+    assert engine.generate(replace(r, seed=2)) != engine.generate(r)
+
+
+@pytest.mark.real_models
+def test_requests_of_several_sessions_run_as_one_batch_and_each_gets_its_own(engine):
+    requests = [request(f"My order number {n} has not arrived.", "My order", seed=n, n=2) for n in range(6)]
+    results = [None] * len(requests)
+    start = threading.Barrier(len(requests))
+
+    def ask(i):
+        start.wait()
+        results[i] = engine.generate(requests[i])
+
+    before = len(engine.batches)
+    threads = [threading.Thread(target=ask, args=(i,)) for i in range(len(requests))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert all(len(r) == 2 and all(t.startswith("My order") for t in r) for r in results)
+    assert max(list(engine.batches)[before:]) > 1  # some requests shared a pass
+    assert sum(list(engine.batches)[before:]) == len(requests)
+
+
+@pytest.mark.real_models
+def test_the_head_is_computed_once_and_reused(engine):
+    engine.generate(request("First line to rewrite.", "First"))
+    heads = dict(engine._heads)
+    engine.generate(request("Second line to rewrite.", "Second"))
+    assert engine._heads == heads and HEAD in heads
+
+
+@pytest.mark.real_models
+def test_more_heads_than_the_cache_holds_still_give_every_request_its_candidates(engine):
+    requests = [request("The app logs me out.", "The app", seed=k, n=2, head=f"Prompt head number {k}.\n\n")
+                for k in range(llamacpp.HEADS + 2)]
+    results = engine._generate_batch(requests)
+    assert [len(r) for r in results] == [2] * len(requests)
+    assert len(engine._heads) <= llamacpp.HEADS
+
+
+@pytest.mark.real_models
+def test_more_candidates_than_one_pass_holds_run_in_several_passes(engine):
+    requests = [request("I need a refund today.", "I need", seed=k, n=5) for k in range(20)]  # 100 sequences
+    results = engine._generate_batch(requests)
+    assert [len(r) for r in results] == [5] * 20 and all(t.startswith("I need") for r in results for t in r)
+
+
+@pytest.mark.real_models
+def test_a_chat_request_is_refused_in_one_line(engine):
+    with pytest.raises(BackendError, match="completion prompts only"):
+        engine.generate(Generation(messages=({"role": "user", "content": "hi"},), reference="hi"))
