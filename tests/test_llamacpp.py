@@ -10,7 +10,7 @@ import pytest
 from simulator import llamacpp
 from simulator.backends import BackendError, Generation
 from simulator.llamacpp import LlamaCppBackend, _head_of
-from simulator.model_files import verify_customer_gguf
+from simulator.model_files import verify_engine_gguf
 
 HEAD = ("Each customer message below is rewritten in the customer's own words.\n\n"
         "Original: My order hasn't arrived.\nRewritten (angry): My order STILL hasn't arrived.\n\n")
@@ -30,7 +30,7 @@ def test_the_head_is_everything_before_the_last_blank_line():
 def engine(real_services):
     if not llamacpp.available():
         pytest.fail("llama-cpp-python is not installed: `make setup` installs it")
-    backend = LlamaCppBackend(verify_customer_gguf(real_services.settings), threads=2)
+    backend = LlamaCppBackend(verify_engine_gguf(real_services.settings), threads=2)
     yield backend
     backend.close()
 
@@ -99,3 +99,27 @@ def test_more_candidates_than_one_pass_holds_run_in_several_passes(engine):
 def test_a_chat_request_is_refused_in_one_line(engine):
     with pytest.raises(BackendError, match="completion prompts only"):
         engine.generate(Generation(messages=({"role": "user", "content": "hi"},), reference="hi"))
+
+
+@pytest.mark.real_models
+def test_pull_remakes_the_engine_weights_from_the_downloaded_gguf_and_then_only_verifies(real_services, tmp_path):
+    import shutil
+
+    from simulator import model_files
+    from simulator.settings import Settings
+
+    real, mine = real_services.settings, Settings(home=tmp_path)
+    model_files.customer_gguf(mine).parent.mkdir(parents=True)
+    shutil.copy(model_files.customer_gguf(real), model_files.customer_gguf(mine))
+    shutil.copytree(model_files.customer_dir(real), model_files.customer_dir(mine))  # no bf16 conversion here
+    said: list[str] = []
+    model_files.pull_customer(mine, log=said.append)
+    assert any("requantizing" in line for line in said)
+    made = model_files.verify_engine_gguf(mine)
+    assert model_files.sha256_of(made) == model_files.sha256_of(model_files.engine_gguf(real))  # deterministic
+    said.clear()
+    model_files.pull_customer(mine, log=said.append)
+    assert not any("requantizing" in line for line in said) and "present and verified" in said[-1]
+    made.with_suffix(".json").write_text('{"sha256": "0", "gguf_sha256": "1"}')
+    with pytest.raises(model_files.ModelFileError, match="was made from another GGUF: run `dojo models pull`"):
+        model_files.verify_engine_gguf(mine)
