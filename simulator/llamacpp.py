@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 N_CTX = 8192  # cells of the shared key-value cache (all sequences together); about 190 MB for SmolLM2-135M
 N_SEQ_MAX = 64  # sequences the context holds at once: the cached heads plus every candidate of a batch
 HEADS = 4  # prompt heads kept in the cache (the packaged prompt has one)
+CELLS_PER_PASS = N_CTX - 2048  # what one pass's requests may occupy; the rest is room for the cached heads
 TOP_P = 0.92  # as the transformers engine samples
 
 _quiet_callback = None  # a reference keeps the ctypes callback alive as long as llama.cpp may call it
@@ -158,14 +159,23 @@ class LlamaCppBackend(BatchQueue):
         self._ensure_loaded()
         out: list[list[str]] = []
         chunk: list[Generation] = []
+        sequences = cells = 0
         for r in requests:
             if not (r.prompt or r.prefix):
                 raise BackendError("the llamacpp engine phrases completion prompts only (DOJO_CUSTOMER_STYLE=chat "
                                    "needs the transformers or openai backend)")
-            if chunk and sum(x.n for x in chunk) + r.n > N_SEQ_MAX - HEADS:
+            # what the request can occupy at most: its whole prompt (as if no head were cached) and every
+            # candidate's whole budget
+            need = len(self._tokenize(r.prompt + r.prefix)) + r.n * r.max_new_tokens
+            if r.n > N_SEQ_MAX - HEADS or need > CELLS_PER_PASS:
+                raise BackendError(f"a customer request of {r.n} candidates and {need} cache cells is more than the "
+                                   f"llamacpp engine holds ({N_SEQ_MAX - HEADS} candidates, {CELLS_PER_PASS} cells); "
+                                   f"lower DOJO_CANDIDATES or DOJO_MAX_NEW_TOKENS")
+            if chunk and (sequences + r.n > N_SEQ_MAX - HEADS or cells + need > CELLS_PER_PASS):
                 out += self._pass(chunk)
-                chunk = []
+                chunk, sequences, cells = [], 0, 0
             chunk.append(r)
+            sequences, cells = sequences + r.n, cells + need
         if chunk:
             out += self._pass(chunk)
         return out
@@ -196,8 +206,6 @@ class LlamaCppBackend(BatchQueue):
                 for k, seq_id in enumerate(ids):
                     sequences.append(_Sequence(index, seq_id, self._sampler(r.temperature, r.seed * 7919 + k),
                                                r.max_new_tokens, start + len(tail), row))
-                if batch.n_tokens > N_CTX // 2:
-                    raise BackendError(f"{len(requests)} prompts of {batch.n_tokens} tokens do not fit the cache")
             self._decode()
             live = sequences
             while live:

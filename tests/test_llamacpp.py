@@ -123,3 +123,17 @@ def test_pull_remakes_the_engine_weights_from_the_downloaded_gguf_and_then_only_
     made.with_suffix(".json").write_text('{"sha256": "0", "gguf_sha256": "1"}')
     with pytest.raises(model_files.ModelFileError, match="was made from another GGUF: run `dojo models pull`"):
         model_files.verify_engine_gguf(mine)
+
+
+@pytest.mark.real_models
+def test_long_prompts_are_split_over_passes_and_an_impossible_request_is_one_line(engine, monkeypatch):
+    long_line = "My parcel was meant to arrive on Monday and it still has not come. " * 25  # ~400 tokens
+    requests = [request(long_line, "My parcel", seed=k, n=1) for k in range(16)]
+    passes = []
+    real_pass = engine._pass
+    monkeypatch.setattr(engine, "_pass", lambda chunk: passes.append(len(chunk)) or real_pass(chunk))
+    results = engine._generate_batch(requests)
+    assert [len(r) for r in results] == [1] * 16
+    assert len(passes) >= 2 and sum(passes) == 16
+    with pytest.raises(BackendError, match="lower DOJO_CANDIDATES or DOJO_MAX_NEW_TOKENS"):
+        engine.generate(request("Where is my order?", "Where", n=llamacpp.N_SEQ_MAX))
