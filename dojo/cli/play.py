@@ -26,7 +26,7 @@ def add_commands(sub) -> None:
     p.add_argument("--difficulty", type=int, choices=[1, 2, 3],
                    help="play the scenario at this difficulty instead of its own (1 patient ... 3 impatient, "
                         "uncooperative)")
-    p.add_argument("--backend", choices=["scripted", "transformers", "openai"],
+    p.add_argument("--backend", choices=["scripted", "llamacpp", "transformers", "openai", "auto"],
                    help="who phrases the customer (default: DOJO_CUSTOMER_BACKEND)")
     p.add_argument("--agent", default="", metavar="NAME",
                    help="record the session and its turns under this user (a new name becomes a trainee), so that "
