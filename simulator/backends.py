@@ -9,6 +9,9 @@ candidate texts. It never decides what the customer says, only how; the guards i
   runs at a time (two cores gain nothing from parallel generation, and memory stays flat); requests from
   other sessions that arrive meanwhile wait and then run together as one batch, so a cohort shares each
   forward pass. A request that runs alone is reproducible from its seed.
+* `simulator.llamacpp.LlamaCppBackend` (the default where llama-cpp-python is installed): the same model's
+  GGUF on llama.cpp, through the same `BatchQueue`, about twice as fast here.
+* `OpenAIBackend`: any OpenAI-compatible endpoint.
 * `ScriptedBackend`: deterministic, no model. It returns queued outputs if given (tests use this to
   feed role swaps, repeats and leaks to the guards) and otherwise the scripted line itself.
 """

