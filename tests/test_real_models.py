@@ -15,7 +15,7 @@ from simulator.llamacpp import LlamaCppBackend
 pytestmark = pytest.mark.real_models
 
 
-def test_both_models_are_present_and_verified(real_services):
+def test_every_model_file_is_present_and_verified(real_services):
     rows = model_files.status(real_services.settings)
     assert [r.verified for r in rows] == [True, True, True], [r.problem for r in rows]
 
