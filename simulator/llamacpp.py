@@ -189,13 +189,14 @@ class LlamaCppBackend(BatchQueue):
         free = iter(range(HEADS, N_SEQ_MAX))
         sequences: list[_Sequence] = []
         batch.n_tokens = 0
-        cached = list(dict.fromkeys(h for r in requests if (h := _head_of(r.prompt))))[:HEADS]
-        spans = {h: self._head(h) for h in cached}  # computed before the batch fills; at most HEADS in a pass
-        heads = [spans.get(_head_of(r.prompt), (None, 0)) for r in requests]
+        heads = [_head_of(r.prompt) for r in requests]
+        # computed before the batch fills; at most HEADS in a pass, the others' prompts are computed whole
+        spans = {h: self._head(h) for h in list(dict.fromkeys(h for h in heads if h))[:HEADS]}
         try:
-            for index, (r, (head_seq, start)) in enumerate(zip(requests, heads, strict=True)):
+            for index, (r, head) in enumerate(zip(requests, heads, strict=True)):
+                head_seq, start = spans.get(head, (None, 0))
                 text = r.prompt + r.prefix
-                tail = self._tokenize(text[len(_head_of(r.prompt)):] if head_seq is not None else text)
+                tail = self._tokenize(text[len(head):] if head_seq is not None else text)
                 ids = [next(free) for _ in range(r.n)]
                 if head_seq is not None:
                     for seq_id in ids:

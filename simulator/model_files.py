@@ -267,25 +267,22 @@ def _requantize(settings: Settings, gguf: Path) -> None:
 # --- status ---------------------------------------------------------------------------------------
 
 def status(settings: Settings) -> list[ModelStatus]:
+    """Each model file: where it is, and whether it verifies (never raises)."""
+    files = [("customer: SmolLM2-135M-Instruct (bf16, transformers)", customer_dir(settings) / "model.safetensors",
+              lambda: verify_customer(settings), lambda weights: _manifest_digest(weights.parent))]
+    if llamacpp.available():
+        files.append(("customer: SmolLM2-135M-Instruct (Q8_0 GGUF, llama.cpp)", engine_gguf(settings),
+                      lambda: verify_engine_gguf(settings),
+                      lambda weights: json.loads(weights.with_suffix(".json").read_text())["sha256"]))
+    files.append(("embeddings: all-MiniLM-L6-v2", _safe_embedder_dir() / "model.safetensors", verify_embedder,
+                  lambda _weights: EMBEDDER_SHA256))
     out = []
-    for name, locate in (("customer: SmolLM2-135M-Instruct (bf16, transformers)", lambda: verify_customer(settings)),
-                         *((("customer: SmolLM2-135M-Instruct (Q8_0 GGUF, llama.cpp)",
-                             lambda: verify_engine_gguf(settings)),) if llamacpp.available() else ()),
-                         ("embeddings: all-MiniLM-L6-v2", verify_embedder)):
+    for name, weights, verify, recorded in files:
         try:
-            found = locate()
-            weights = found if found.suffix == ".gguf" else found / "model.safetensors"
-            # verified just now by locate(): the recorded digest is the file's digest, no second hash
-            digest = (EMBEDDER_SHA256 if name.startswith("embeddings") else
-                      json.loads(weights.with_suffix(".json").read_text())["sha256"] if weights.suffix == ".gguf"
-                      else _manifest_digest(weights.parent))
-            out.append(ModelStatus(name, weights, True, weights.stat().st_size, digest, True, None))
+            verify()
+            # verified just now: the recorded digest is the file's digest, no second hash
+            out.append(ModelStatus(name, weights, True, weights.stat().st_size, recorded(weights), True, None))
         except ModelFileError as exc:
-            if "GGUF" in name:
-                weights = engine_gguf(settings)
-            else:
-                path = (customer_dir(settings) if name.startswith("customer") else _safe_embedder_dir())
-                weights = path / "model.safetensors"
             present = weights.is_file()
             out.append(ModelStatus(name, weights, present, weights.stat().st_size if present else 0,
                                    None, False, str(exc)))
