@@ -19,7 +19,10 @@ real customers' messages in public dialogue corpora (bench/data/real-customer-me
 indistinguishable), the style statistics of both side by side, and how many distinct turns the seeds give; for the
 personas as the scenarios draw them and for plain personas (no writing style, no uncooperative behaviours: the
 customer before issue 17). Then the safety and public-data detectors' precision and recall on
-bench/data/unsafe-requests-v1.jsonl and the meaning guard's on bench/data/rewrite-pairs-v1.jsonl.
+bench/data/unsafe-requests-v1.jsonl, and the meaning guard's: on the embedded model's own rewordings of every
+scenario line, judged by three blind labelers (bench/data/rewrite-pairs-v2.jsonl; half of the scenarios held out
+while the guard was written), and on rewordings a writer wrote (bench/data/rewrite-pairs-v1.jsonl), with the guard
+as it runs for the embedded model and as it runs for a free rewriter (a chat model).
 """
 
 from __future__ import annotations
@@ -42,7 +45,7 @@ from dojo.practice import Practice, Run
 from dojo.services import Services
 from scoring import scorecard as scorecards
 from scoring.channel_rules import check_reply, public_data_rule, secret_requests
-from simulator.customer import AGENT_PHRASES, CustomerState
+from simulator.customer import AGENT_PHRASES, Customer, CustomerState
 from simulator.fixes import FixJudge
 from simulator.scenario import Scenario
 from simulator.settings import Settings
@@ -60,6 +63,7 @@ TOPIC_QUESTIONS = {
 REQUESTS = Path(__file__).resolve().parent / "data" / "unsafe-requests-v1.jsonl"
 FIXES = Path(__file__).resolve().parent / "data" / "trainee-fixes-v1.jsonl"
 PAIRS = Path(__file__).resolve().parent / "data" / "rewrite-pairs-v1.jsonl"
+MODEL_PAIRS = Path(__file__).resolve().parent / "data" / "rewrite-pairs-v2.jsonl"
 REAL = Path(__file__).resolve().parent / "data" / "real-customer-messages-v1.jsonl"
 SHORT = ("live_chat", "social_public", "social_dm", "bot_handoff")
 NEUTRAL = ("Thanks for your message. Let me look into this for you.",
@@ -388,35 +392,57 @@ def fix_rows(services: Services, path: Path = FIXES) -> list[tuple[str, ...]]:
     return out
 
 
-def guard_rows(services: Services, path: Path = PAIRS) -> list[tuple[str, ...]]:
+def _guard_figures(customer, lines, pairs) -> tuple[int, int, int, int]:
+    """(true positives, false positives, false negatives, true negatives) of refusing the meaning changers."""
+    tp = fp = fn = tn = 0
+    for pair in pairs:
+        scenario = lines[pair["line"]]
+        state = CustomerState(frustration=0.3, revealed=tuple(f.id for f in scenario.facts))
+        refused = customer.guard(scenario, state, pair["line"], [pair["rewording"]])[0] is not None
+        changed = not pair["keeps_meaning"]
+        tp, fp = tp + (refused and changed), fp + (refused and not changed)
+        fn, tn = fn + (changed and not refused), tn + (not changed and not refused)
+    return tp, fp, fn, tn
+
+
+def _ratio(a: int, b: int) -> str:
+    return f"{a / b:.3f}" if b else "n/a"
+
+
+def guard_rows(services: Services, path: Path = PAIRS, model_path: Path = MODEL_PAIRS) -> list[tuple[str, ...]]:
     """The customer's guards on labeled rewordings of scenario lines: does a rewording that changes the meaning get
-    refused (recall), and is a refused one really one that changes it (precision)? Per half of the lines and per
-    kind of change (the guards were written while reading errors on all of them: development data)."""
-    pairs = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    refused (recall), and is a refused one really one that changes it (precision)? First on the embedded model's own
+    rewordings (three blind labels each; the development half was read while the guard was written, the held-out
+    half's scenarios were not), then on a writer's pairs, per kind of change (development data: the guards were
+    written while reading their errors), with the guard as it runs for the embedded model and for a free rewriter."""
     lines = {}
     for scenario in services.library:
         for text in (scenario.opening, *(b.says for b in scenario.beats), *(f.says for f in scenario.facts)):
             lines.setdefault(text, scenario)
     customer = services.customer
-    out, kinds = [], {}
-    for half in (0, 1, None):
-        tp = fp = fn = 0
-        for pair in pairs:
-            if half is not None and pair["half"] != half:
-                continue
-            scenario = lines[pair["line"]]
-            state = CustomerState(frustration=0.3, revealed=tuple(f.id for f in scenario.facts))
-            refused = customer.guard(scenario, state, pair["line"], [pair["rewording"]])[0] is not None
-            changed = not pair["keeps_meaning"]
-            tp, fp, fn = tp + (refused and changed), fp + (refused and not changed), fn + (changed and not refused)
-            if half is None and changed:
-                got = kinds.setdefault(pair["change"], [0, 0])
-                got[0], got[1] = got[0] + refused, got[1] + 1
-        name = {0: "half 0", 1: "half 1", None: "all"}[half]
-        out.append((f"meaning guard, {name}", str(tp + fp + fn), f"{tp / (tp + fp):.3f}" if tp + fp else "n/a",
-                    f"{tp / (tp + fn):.3f}" if tp + fn else "n/a", ">= 0.90 / >= 0.90" if half is None else ""))
+    free = Customer(customer.backend, customer.embedder, replace(customer.config, strict_edits=False))
+    out = []
+    model = [json.loads(line) for line in model_path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    for part in ("development", "held-out"):
+        chosen = [p for p in model if p["part"] == part]
+        tp, fp, fn, tn = _guard_figures(customer, lines, chosen)
+        out.append((f"meaning guard, the model's rewordings, {part}", str(len(chosen)), _ratio(tp, tp + fp),
+                    _ratio(tp, tp + fn), ">= 0.90 / >= 0.90" if part == "held-out" else ""))
+        out.append(("  sent to the trainee (not refused): how many / share that keep the meaning", str(tn + fn), "",
+                    _ratio(tn, tn + fn), ""))
+    pairs = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    for name, guard in (("the embedded model's guard", customer), ("a free rewriter's guard", free)):
+        tp, fp, fn, _ = _guard_figures(guard, lines, pairs)
+        out.append((f"meaning guard, a writer's pairs, {name}", str(len(pairs)), _ratio(tp, tp + fp),
+                    _ratio(tp, tp + fn), ""))
+    kinds: dict[str, list[int]] = {}
+    for pair in pairs:
+        if not pair["keeps_meaning"]:
+            tp, *_ = _guard_figures(free, lines, [pair])
+            got = kinds.setdefault(pair["change"], [0, 0])
+            got[0], got[1] = got[0] + tp, got[1] + 1
     for kind, (caught, n) in sorted(kinds.items()):
-        out.append((f"  refused: {kind}", str(n), "", f"{caught / n:.3f}", ""))
+        out.append((f"  a free rewriter's guard refuses: {kind}", str(n), "", f"{caught / n:.3f}", ""))
     return out
 
 
@@ -500,7 +526,7 @@ def main(argv: list[str] | None = None) -> int:
         print("| " + " | ".join(row) + " |")
     detectors = detector_rows() + guard_rows(services)
     print(f"\nDetectors on {REQUESTS.name} (development data: see bench/data/README.md for the first-look figures on "
-          f"unseen writers), and the customer's meaning guard on {PAIRS.name}\n")
+          f"unseen writers), and the customer's meaning guard on {MODEL_PAIRS.name} and {PAIRS.name}\n")
     print("| detector | items | precision | recall | target (P / R) |\n|---|---|---|---|---|")
     for row in detectors:
         print("| " + " | ".join(row) + " |")

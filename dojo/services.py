@@ -209,7 +209,7 @@ class Services:
         return Customer(self.backend, self.embedder,
                         CustomerConfig(candidates=s.candidates, max_new_tokens=s.max_new_tokens,
                                        min_similarity=s.min_similarity, min_coverage=0.25 if free else 0.5,
-                                       fix_match=s.fix_match))
+                                       strict_edits=not free, fix_match=s.fix_match))
 
     @shared_once
     def db(self) -> Store:

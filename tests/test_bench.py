@@ -47,9 +47,23 @@ def test_the_customer_benchmark_runs(fast_services):
     assert "2 scenarios x 6 trainee styles x 1 seeds" in done.stdout
     assert "| over-promises flagged" in done.stdout and "| pertinent questions answered" in done.stdout
     assert "| personal data in public, all writers | 519 |" in done.stdout
-    assert "| meaning guard, all |" in done.stdout and "| correct fix | set 2 (held out) |" in done.stdout
+    assert "| meaning guard, the model's rewordings, held-out | 483 |" in done.stdout
+    assert "| meaning guard, a writer's pairs, a free rewriter's guard | 220 |" in done.stdout
+    assert "| correct fix | set 2 (held out) |" in done.stdout
     assert "| classifier accuracy, simulated vs real (0.5 = indistinguishable) | <= 0.65 |" in done.stdout
     assert "| distinct customer turns (all channels) |" in done.stdout and "plain personas" in done.stdout
+
+
+def test_the_models_rewordings_carry_three_blind_labels_and_their_majority():
+    import json
+
+    rows = [json.loads(line) for line in (BENCH / "data" / "rewrite-pairs-v2.jsonl").read_text().splitlines()]
+    assert len(rows) == 1063 and {r["part"] for r in rows} == {"development", "held-out"}
+    for row in rows:
+        assert len(row["kinds"]) == 3 and row["votes_keep"] in (0, 0.33, 0.67, 1)
+        assert row["keeps_meaning"] == (row["votes_keep"] > 0.5) and row["rewording"] != row["line"]
+    held_out = {r["scenario"] for r in rows if r["part"] == "held-out"}
+    assert not held_out & {r["scenario"] for r in rows if r["part"] == "development"}
 
 
 def test_the_engine_benchmark_runs(fast_services):

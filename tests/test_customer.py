@@ -180,6 +180,59 @@ def test_rewordings_that_change_the_meaning_are_refused(scenario_id, line, candi
     assert c.guard(scenario, state, line, [candidate]) == [guard]
 
 
+@pytest.mark.parametrize(("scenario_id", "line", "candidate", "guard"), [
+    # the embedded model's own rewordings that three blind labelers said change the meaning
+    ("hacked-account-dm", "Don't tell me to contact my bank. Someone got into YOUR website with MY account. What are "
+     "you doing about it?", "Don't tell me to contact my bank. Someone got into MY website with YOUR account. What "
+     "are you doing about it?", "swap"),
+    ("missed-engineer-bot", "Fine. Thursday morning, and the credit. If he doesn't turn up this time I'm cancelling.",
+     "Fine. Thursday afternoon, and the credit. If he doesn't turn up this time I'm cancelling.", "changed_time"),
+    ("missed-engineer-bot", "When is the new appointment?", "Is there a new appointment?", "changed_request"),
+    ("missed-engineer-bot", "I took yesterday off work for an installation. Nobody came, nobody called, and I "
+     "waited 40 minutes on the phone. I've told the bot everything.", "I took yesterday off work for a holiday. "
+     "Nobody came, nobody called, and I waited 40 minutes on the phone. I've told the bot everything.",
+     "edited_content"),
+    ("price-match-refusal-chat", "This is taking too long. Just refund me and I'll buy another brand.",
+     "This is taking too long. Just refund me and I'll get you a new one.", "edited_content"),
+    ("late-parcel-chat", "It's a birthday present, I need it by Saturday.",
+     "It's a birthday present, I need it by Saturday too.", "edited_content"),
+])
+def test_one_changed_word_in_the_embedded_models_edit_is_refused(scenario_id, line, candidate, guard):
+    scenario = load_scenario(ROOT / "scenarios" / f"{scenario_id}.yaml")
+    c = customer(min_similarity=0.0)
+    _, state = c.opening(scenario)
+    state = replace(state, revealed=tuple(f.id for f in scenario.facts))
+    assert c.guard(scenario, state, line, [candidate]) == [guard]
+
+
+@pytest.mark.parametrize(("line", "candidate"), [
+    ("Okay, that works for me if it really gets here by Saturday. Thanks for sorting it.",
+     "Okay, that works for me if it really gets here by Saturday. Thanks for sorting it, though."),
+    ("Honestly I just don't use it any more. I'd rather not pause it, thanks.",
+     "Honestly I just don't use it anymore. I'd rather not pause it, thanks."),
+    ("I've already given all that to the bot.", "I've already given everything to the bot."),
+    ("Not worth the hassle for £4.99.", "Not worth the trouble for £4.99."),
+    ("My parcels and charges", "My parcel and charge"),
+])
+def test_light_words_and_known_rewordings_are_not_an_edit(line, candidate):
+    from simulator.customer import content_edit
+    assert content_edit(line, candidate, HashingEmbedder()) is None
+
+
+def test_a_free_rewriter_may_paraphrase_but_not_change_one_word_of_a_near_copy():
+    scenario = load_scenario(ROOT / "scenarios" / "hacked-account-dm.yaml")
+    free = Customer(ScriptedBackend(()), HashingEmbedder(), CustomerConfig(candidates=1, min_similarity=0.0,
+                                                                            min_coverage=0.0, strict_edits=False))
+    _, state = free.opening(scenario)
+    state = replace(state, revealed=tuple(f.id for f in scenario.facts))
+    line = "My last real order was a kettle, a couple of weeks ago."
+    paraphrase = "The last genuine order I placed was a kettle, a couple of weeks back."
+    near_copy = "My last real order was a toaster, a couple of weeks ago."
+    assert free.guard(scenario, state, line, [paraphrase, near_copy]) == [None, "edited_content"]
+    strict = customer(min_similarity=0.0)
+    assert strict.guard(scenario, state, line, [paraphrase, near_copy]) == ["edited_content"] * 2
+
+
 def test_a_rewording_that_keeps_who_does_what_and_the_things_passes_the_meaning_guard():
     from simulator.customer import numbers_kept, own_things_kept, swaps_person
     line = "Can you send my package to my office? It's been four days."
