@@ -25,6 +25,7 @@ import difflib
 import logging
 import re
 import time
+import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Protocol
@@ -168,7 +169,7 @@ class Customer:
                                 scenario.persona.behaviours, scenario.id)
         state = CustomerState(frustration=min(1.0, MOOD_START[scenario.persona.mood] + level.extra_frustration),
                               style=manner.style, behaviours=manner.behaviours)
-        line, pending = scenario.opening, ""
+        line, pending = wording(scenario.opening, scenario.opening_also_says, seed, "opening"), ""
         cut = behaviour.incomplete_opening(line, scenario.channel.value)
         if "incomplete_opening" in manner.behaviours and cut:
             line, pending = cut
@@ -218,7 +219,8 @@ class Customer:
             outcome = "max_turns"
         extras = behaviour.extras(state.behaviours, state.done, state.frustration, state.replies,
                                   scenario.channel.value, seed, ending=outcome is not None)
-        turn = self._phrase(scenario, state, beat.id, beat.says, seed, lead=lead, tail=extras)
+        line = wording(beat.says, beat.also_says, seed, beat.id)
+        turn = self._phrase(scenario, state, beat.id, line, seed, lead=lead, tail=extras)
         shown = (*shown, *turn.behaviours)  # the extras the channel had room for
         turn = replace(turn, outcome=outcome, fix=fix, answers=answers, behaviours=shown)
         resolution = fix.offered if outcome == "resolved" else state.resolution
@@ -646,6 +648,13 @@ def _holds(beat: Beat, state: CustomerState, scores: Mapping[str, float], acts: 
         w.reasked_bot_data is None or w.reasked_bot_data == bool(acts.reasked_bot_data),
     ]
     return all(checks)
+
+
+def wording(says: str, also_says: Sequence[str], seed: int, key: str) -> str:
+    """The wording of a line this turn: `says` or one of the scenario's other wordings, drawn by the seed and
+    the beat (the same seed gives the same wording; another session or turn may give another)."""
+    choices = [says, *also_says]
+    return choices[zlib.crc32(f"{seed}:{key}".encode()) % len(choices)]
 
 
 def split_for_rewrite(line: str, seed: int) -> tuple[str, str, str]:

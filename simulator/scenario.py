@@ -9,6 +9,7 @@ as `file:line: field.path: message`; nothing a trainer writes produces a traceba
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -106,6 +107,7 @@ class Beat:
     when: Condition = field(default_factory=Condition)
     reveals: tuple[str, ...] = ()
     ends: str | None = None
+    also_says: tuple[str, ...] = ()  # other wordings of `says`; a session draws one by its seed
 
 
 @dataclass(frozen=True)
@@ -121,6 +123,7 @@ class Scenario:
     endings: Mapping[str, str]
     summary: str = ""
     subject: str | None = None
+    opening_also_says: tuple[str, ...] = ()  # other wordings of the opening
     facts: tuple[Fact, ...] = ()
     customer_record: Mapping[str, Any] = field(default_factory=dict)
     bot_transcript: tuple[Mapping[str, str], ...] = ()
@@ -419,6 +422,13 @@ def _cross_check(data: dict, filename: str, lines: dict[tuple, int], kb_ids: set
     limit = spec(data["channel"]).max_chars
     messages = [(["opening", "says"], data["opening"]["says"])]
     messages += [(["beats", i, "says"], b["says"]) for i, b in enumerate(data["beats"])]
+    for path, item in [(["opening"], data["opening"]), *((["beats", i], b) for i, b in enumerate(data["beats"]))]:
+        for j, wording in enumerate(item.get("also_says", ())):
+            messages.append(([*path, "also_says", j], wording))
+            if missing := missing_details(item["says"], wording):
+                problem([*path, "also_says", j], f"leaves out {', '.join(repr(m) for m in sorted(missing))} of "
+                                                 "`says`; every wording keeps its numbers, references, amounts, "
+                                                 "names, days and times")
     messages += [(["endings", k], v) for k, v in data.get("endings", {}).items()]
     for path, text in messages:
         if len(text) > limit:
@@ -426,6 +436,27 @@ def _cross_check(data: dict, filename: str, lines: dict[tuple, int], kb_ids: set
     if data["channel"] == "email" and not data["opening"].get("subject"):
         problem(["opening", "subject"], "an email scenario needs a subject on its opening message")
     return problems
+
+
+_TOKEN = re.compile(r"[£$€]?\w[\w.-]*")
+_DAYS = re.compile(r"\b(monday|tuesday|wednesday|thursday|friday|saturday|sunday|today|tonight|tomorrow|yesterday|"
+                   r"morning|afternoon|evening)\b", re.I)
+
+
+def _details(text: str) -> set[str]:
+    return {t.rstrip(".-") for t in _TOKEN.findall(text) if any(c.isdigit() for c in t)}
+
+
+def missing_details(says: str, wording: str) -> set[str]:
+    """What another wording of a line leaves out of it: numbers, references and amounts (as written), names
+    (capitalised words inside a sentence) and days and times (in any case)."""
+    out = _details(says) - _details(wording)
+    names = {d.lower() for d in _DAYS.findall(says)}
+    for sentence in re.split(r"(?<=[.!?])\s+", says):
+        names |= {w.lower() for w in re.findall(r"[A-Za-z][\w'-]*", sentence)[1:]
+                  if w[0].isupper() and not w.isupper() and w.split("'")[0] != "I"}
+    said = {w.lower() for w in re.findall(r"[A-Za-z][\w'-]*", wording)}
+    return out | (names - said - {w.split("'")[0] for w in said})
 
 
 def _check_fixes(data: dict, facts: list[str], problem: Callable[[list, str], None]) -> None:
@@ -532,8 +563,10 @@ def _build(data: dict, source: Path | None) -> Scenario:
         persona=Persona(**{**data["persona"], **{k: tuple(data["persona"][k]) for k in ("style", "behaviours")
                                                   if k in data["persona"]}}),
         opening=data["opening"]["says"], subject=data["opening"].get("subject"),
+        opening_also_says=tuple(data["opening"].get("also_says", ())),
         beats=tuple(Beat(id=b["id"], says=b["says"], when=condition(b.get("when", {})),
-                         reveals=tuple(b.get("reveals", ())), ends=b.get("ends")) for b in data["beats"]),
+                         reveals=tuple(b.get("reveals", ())), ends=b.get("ends"),
+                         also_says=tuple(b.get("also_says", ()))) for b in data["beats"]),
         endings=endings, summary=data.get("summary", ""),
         facts=tuple(Fact(f["id"], f["says"], tuple(f["asked_by"])) for f in data.get("facts", [])),
         customer_record=data.get("customer_record", {}),

@@ -19,9 +19,11 @@ DISMISSIVE = {"empathy": 0.02, "ownership": 0.02, "solution": 0.05, "follow_up":
 
 @pytest.fixture(scope="module")
 def scenario():
-    """late-parcel as a plain writer with no extra behaviours: these tests read the guards' exact output."""
+    """late-parcel as a plain writer with no extra behaviours and one wording per line: these tests read the
+    guards' exact output."""
     packaged = load_scenario(ROOT / "scenarios" / "late-parcel-chat.yaml")
-    return replace(packaged, persona=replace(packaged.persona, style=(), behaviours=()))
+    return replace(packaged, persona=replace(packaged.persona, style=(), behaviours=()), opening_also_says=(),
+                   beats=tuple(replace(b, also_says=()) for b in packaged.beats))
 
 
 FIX = "I'll reship your order by express now at no cost; it should be with you on Thursday."
@@ -30,6 +32,18 @@ FIX = "I'll reship your order by express now at no cost; it should be with you o
 def customer(*outputs: str, min_similarity: float = 0.3) -> Customer:
     return Customer(ScriptedBackend(outputs), HashingEmbedder(), CustomerConfig(candidates=1,
                                                                                 min_similarity=min_similarity))
+
+
+def test_a_session_draws_one_of_the_lines_wordings_by_its_seed():
+    from simulator.customer import wording
+
+    packaged = load_scenario(ROOT / "scenarios" / "late-parcel-chat.yaml")
+    plain = replace(packaged, persona=replace(packaged.persona, style=(), behaviours=()))
+    openings = {seed: customer().opening(plain, seed=seed)[0].text for seed in range(40)}
+    assert set(openings.values()) == {packaged.opening, *packaged.opening_also_says}
+    assert all(customer().opening(plain, seed=s)[0].text == text for s, text in list(openings.items())[:5])
+    beat = next(b for b in packaged.beats if b.id == "gives_order")
+    assert {wording(beat.says, beat.also_says, s, beat.id) for s in range(40)} == {beat.says, *beat.also_says}
 
 
 def test_scripted_backend_sends_the_beat_itself(scenario):

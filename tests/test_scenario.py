@@ -112,3 +112,25 @@ def test_a_public_post_over_280_characters_is_reported(scenario_text):
         'says: "' + "So what happens now? " * 15 + '"')
     [message] = problems_of(text)
     assert message.endswith("beats[5].says: 315 characters; a public social post message is at most 280")
+
+
+def test_another_wording_that_drops_a_detail_is_reported_with_its_place(scenario_text):
+    text = scenario_text.replace('      - "ORD-48213. I emailed on Friday too, no answer."',
+                                 '      - "My order. I emailed on Friday too, no answer."')
+    line = text.splitlines().index('      - "My order. I emailed on Friday too, no answer."') + 1
+    [message] = problems_of(text)
+    assert message == (f"bad.yaml:{line}: beats[0].also_says[0]: leaves out 'ORD-48213' of `says`; every wording "
+                       "keeps its numbers, references, amounts, names, days and times")
+
+
+def test_another_wording_may_reorder_and_recase_the_details(scenario_text):
+    text = scenario_text.replace('      - "ORD-48213. I emailed on Friday too, no answer."',
+                                 '      - "friday I emailed too, no answer. ORD-48213."')
+    assert parse_scenario(text, "ok.yaml", kb_ids={"delivery-delays"}).beats[0].also_says[0].startswith("friday")
+
+
+def test_every_packaged_line_has_other_wordings():
+    library = ScenarioLibrary.load(ROOT / "scenarios")
+    for scenario in library.scenarios.values():
+        assert len(scenario.opening_also_says) >= 2, scenario.id
+        assert all(len(b.also_says) >= 2 for b in scenario.beats), scenario.id

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 
 import pytest
@@ -24,6 +25,7 @@ def url(fast_services, tmp_path_factory):
     text = text.replace("  name: Priya Raman", f"  name: '{NAME}'\n  style: []")  # the opening as written
     text = text.replace('  says: "Hi, my parcel was supposed to arrive on Monday and it still hasn\'t come. The '
                         'tracking hasn\'t changed in four days. Where is it?"', f'  says: "{OPENING}"')
+    text = re.sub(r"(?m)^  also_says:\n(    - .*\n)+", "", text, count=1)  # the opening's other wordings
     assert NAME in text and OPENING in text
     path.write_text(text, encoding="utf-8")
     with served(fast_services.with_scenarios(library)) as address:
