@@ -17,8 +17,8 @@ Then how much the customer reads like a real person: a plain classifier (charact
 5-fold cross-validated) told to tell the customer's short-channel turns (chat, public post, DM, bot hand-off) from
 real customers' messages in public dialogue corpora (bench/data/real-customer-messages-v1.jsonl; 0.5 accuracy is
 indistinguishable), the style statistics of both side by side, and how many distinct turns the seeds give; for the
-personas as the scenarios draw them and for plain personas (no writing style, no uncooperative behaviours: the
-customer before issue 17). Then the safety and public-data detectors' precision and recall on
+personas as the scenarios draw them and for plain personas (no writing style, no uncooperative behaviours, one
+wording per line: the customer before issue 17). Then the safety and public-data detectors' precision and recall on
 bench/data/unsafe-requests-v1.jsonl, and the meaning guard's: on the embedded model's own rewordings of every
 scenario line, judged by three blind labelers (bench/data/rewrite-pairs-v2.jsonl; half of the scenarios held out
 while the guard was written), and on rewordings a writer wrote (bench/data/rewrite-pairs-v1.jsonl), with the guard
@@ -313,8 +313,10 @@ def realism_rows(tallies: dict[str, Tally], real: list[str]) -> list[tuple[str, 
 
 
 def plain(scenario: Scenario) -> Scenario:
-    """The scenario's customer with no writing style and no uncooperative behaviours."""
-    return replace(scenario, persona=replace(scenario.persona, style=(), behaviours=()))
+    """The scenario's customer as before issue 17: no writing style, no uncooperative behaviours, one wording
+    per line."""
+    return replace(scenario, persona=replace(scenario.persona, style=(), behaviours=()), opening_also_says=(),
+                   beats=tuple(replace(b, also_says=()) for b in scenario.beats))
 
 
 def pct(n: float, d: float) -> str:

@@ -95,10 +95,13 @@ def draw(channel: str, difficulty: int, seed: int, style: Sequence[str] | None,
 
 def incomplete_opening(opening: str, channel: str) -> tuple[str, str] | None:
     """(what the first message says, what comes with the next one), or None where people write it all down.
-    Several sentences: the first alone. One sentence: a vague opener, the whole of it later."""
+    Several sentences: the first alone (with a greeting before it). One sentence: a vague opener, the whole of
+    it later."""
     if channel not in OPENERS:
         return None
     parts = sentences(opening.strip())
+    if len(parts) >= 3 and len(parts[0].split()) < 3:  # "Hi." is not a first message: it goes with the next
+        parts = [f"{parts[0]} {parts[1]}", *parts[2:]]
     if len(parts) >= 2 and len(parts[0].split()) >= 3:
         return parts[0], " ".join(parts[1:])
     rng = random.Random(f"opener:{opening}")

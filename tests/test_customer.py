@@ -347,6 +347,12 @@ def test_incomplete_opening_leaves_the_details_for_the_next_message(scenario):
     assert "ORD-48213" not in vague.text and state.pending == "My parcel ORD-48213 has not arrived"
 
 
+def test_an_incomplete_opening_keeps_a_greeting_with_the_first_sentence():
+    from simulator.behaviour import incomplete_opening
+    assert incomplete_opening("Hi. My parcel was due on Monday. Still not here. Where is it?", "live_chat") == (
+        "Hi. My parcel was due on Monday.", "Still not here. Where is it?")
+
+
 def test_incomplete_opening_never_happens_on_email():
     from simulator.behaviour import incomplete_opening
     assert incomplete_opening("Hello. My order is late. It is ORD-1.", "email") is None
