@@ -9,9 +9,12 @@ beat they correct a wrong fact and answer the trainee's questions about themselv
 accepted resolution lets a beat end the session as resolved; a wrong fix never does. How it is phrased comes
 from the backend. A phrasing is used only if it passes
 every guard: close in meaning to the beat, no agent phrasing, keeps the beat's numbers and
-references, keeps who does what (no I/you swap), its counts and the customer's own things, adds no demands,
-no hidden fact not yet unlocked, no repeat of an earlier turn, within the channel's length.
-Otherwise the beat text itself is sent and the fallback is counted.
+references, keeps who does what (no I/you swap), its counts, days, times, question words and the customer's
+own things, adds no demands, no hidden fact not yet unlocked, no repeat of an earlier turn, within the
+channel's length; and, for the embedded model, which edits the line, drops or adds no word of meaning that is
+not another word for one it replaces. The line itself is `says` or one of the scenario's other wordings
+(`also_says`), drawn by the seed.
+Otherwise that line itself is sent and the fallback is counted.
 
 Then the persona's manner, drawn once at the opening from the scenario or its channel and difficulty
 (`behaviour.py`): its writing style (`style.py`), and the uncooperative behaviours of harder customers (an
@@ -558,8 +561,8 @@ def word_edit(line: str, text: str) -> str | None:
 
 
 # Words a rewording may drop or add without changing what the customer says: articles, pronouns, fillers,
-# softeners and intensifiers ("just", "really", "exactly", "already", "though"). "too", "again", "now" and
-# "also" are not among them: "I need it by Saturday too" says something new.
+# softeners and intensifiers ("just", "really", "exactly", "already", "though"). "too", "again" and "now" are
+# not among them: "I need it by Saturday too" says something new.
 _LIGHT_WORDS = (
     "a an to of in on at by or but so if as is am be do does did not no yes yeah ok okay well hi hey hello thanks "
     "thank cheers just exactly actually truly literally totally quite even then sure right it that those these all "
