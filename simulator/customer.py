@@ -447,8 +447,7 @@ def swaps_person(line: str, text: str) -> bool:
     return (c1 < l1 and c2 > l2) or (c1 > l1 and c2 < l2) or _swapped_in_place(line, text)
 
 
-PERSON = {**dict.fromkeys(("i", "me", "my", "mine", "myself", "we", "us", "our", "ours"), 1),
-          **dict.fromkeys(("you", "your", "yours", "yourself", "u", "ur"), 2)}
+PERSON = {**dict.fromkeys(FIRST_PERSON | {"we", "us", "our", "ours"}, 1), **dict.fromkeys(SECOND_PERSON, 2)}
 
 
 def _words(text: str) -> list[str]:
