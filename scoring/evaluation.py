@@ -41,6 +41,9 @@ class CriterionResult:
     kappa: float | None
     auc: float | None
     raters_kappa: float | None = None
+    # Kappa at the held-out source's own best threshold: what any threshold could reach with these
+    # probabilities. It looks at the test labels, so it diagnoses (ranking or threshold?), never reports.
+    best_kappa: float | None = None
 
 
 @dataclass(frozen=True)
@@ -149,9 +152,29 @@ def leave_one_source_out(rows: list[LabeledReply], train: Train, raters: dict | 
             measurable = MIN_EACH <= y.sum() <= len(y) - MIN_EACH
             criteria[c] = CriterionResult(int(y.sum()), int(v.sum()),
                                           float(cohen_kappa_score(y, v)) if measurable else None,
-                                          float(roc_auc_score(y, p)) if measurable else None, fold_raters.get(c))
+                                          float(roc_auc_score(y, p)) if measurable else None, fold_raters.get(c),
+                                          best_threshold_kappa(y, p) if measurable else None)
         results.append(FoldResult(name, sources, len(test), criteria))
     return results
+
+
+def best_threshold_kappa(y: np.ndarray, p: np.ndarray) -> float:
+    """The highest Cohen's kappa any threshold on `p` gives against `y` (a threshold at every distinct score,
+    "met" meaning p >= threshold), computed for all thresholds at once from cumulative counts."""
+    y, p = np.asarray(y, dtype=float), np.asarray(p, dtype=float)
+    n, positives = len(y), y.sum()
+    thresholds = np.unique(p)
+    predicted = n - np.searchsorted(np.sort(p), thresholds, side="left")  # replies with p >= threshold
+    order = np.argsort(p)
+    below = np.concatenate([[0.0], np.cumsum(y[order])])  # positives among the k lowest scores
+    tp = positives - below[n - predicted]
+    fp, fn = predicted - tp, positives - tp
+    tn = n - tp - fp - fn
+    observed = (tp + tn) / n
+    expected = (predicted * positives + (n - predicted) * (n - positives)) / n ** 2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        kappa = np.where(expected < 1, (observed - expected) / (1 - expected), 0.0)
+    return float(kappa.max())
 
 
 def _pooled(raters: dict, groups: set[str]) -> dict[str, float | None]:

@@ -51,6 +51,7 @@ def test_the_customer_benchmark_runs(fast_services):
     assert "| meaning guard, a writer's pairs, a free rewriter's guard | 220 |" in done.stdout
     assert "| correct fix | set 2 (held out) |" in done.stdout
     assert "| classifier accuracy, simulated vs real (0.5 = indistinguishable) | <= 0.65 |" in done.stdout
+    assert "| the same classifier on style alone (letters masked): accuracy |" in done.stdout
     assert "| distinct customer turns (all channels) |" in done.stdout and "plain personas" in done.stdout
 
 
@@ -79,6 +80,15 @@ def test_the_scoring_benchmark_runs(fast_services):
     assert "| per-reply latency p50 |" in done.stdout
     assert "| held out | n | approach | empathy | ownership | solution | follow_up |" in done.stdout
     assert "| mean, real sources | | keyword cues |" in done.stdout
+
+
+@pytest.mark.real_models
+def test_the_scoring_benchmark_can_fine_tune_minilm(fast_services):
+    """`--finetune` (the approach issue 15 compared and did not keep) trains the packaged MiniLM end to end."""
+    done = run_bench("scorer.py", fast_services.settings.home, "--finetune", "--finetune-steps", "2")
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "| | | MiniLM fine-tuned |" in done.stdout
+    assert "at the source's best threshold (bound) |" in done.stdout
 
 
 def test_the_load_benchmark_runs(fast_services):

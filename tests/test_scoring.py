@@ -269,6 +269,24 @@ def test_sources_small_on_their_own_are_held_out_together():
                            "abcd + harper-valley-bank": ("abcd", "harper-valley-bank")}
 
 
+
+def test_the_best_threshold_bound_is_the_best_kappa_over_every_threshold():
+    """The benchmark's bound (could a better threshold fix a held-out source?) equals trying each one."""
+    import numpy as np
+    from sklearn.metrics import cohen_kappa_score
+
+    from scoring.evaluation import best_threshold_kappa
+
+    rng = np.random.default_rng(7)
+    for _ in range(100):
+        n = int(rng.integers(8, 60))
+        y, p = rng.integers(0, 2, n), np.round(rng.random(n), 1)  # rounded: ties between scores
+        expected = max(cohen_kappa_score(y, p >= t) for t in np.unique(p))
+        assert abs(best_threshold_kappa(y, p) - expected) < 1e-9
+    y = np.array([0, 0, 1, 1, 1])
+    assert best_threshold_kappa(y, np.array([0.9, 0.8, 0.3, 0.2, 0.1])) == 0.0  # ranked backwards: none helps
+    assert best_threshold_kappa(y, np.array([0.1, 0.2, 0.6, 0.7, 0.8])) == 1.0
+
 ASKS_FOR_A_SECRET = [
     "please send me your password and the full card number",  # issue 16: passed every rule in a DM
     "What's your PIN?",
