@@ -16,7 +16,9 @@ as the baseline, and prints one table against the issue's targets. The styles:
 Then how much the customer reads like a real person: a plain classifier (character n-grams + logistic regression,
 5-fold cross-validated) told to tell the customer's short-channel turns (chat, public post, DM, bot hand-off) from
 real customers' messages in public dialogue corpora (bench/data/real-customer-messages-v1.jsonl; 0.5 accuracy is
-indistinguishable), the style statistics of both side by side, and how many distinct turns the seeds give; for the
+indistinguishable), the same classifier on the messages' shapes alone (letters masked, so topic cannot tell them
+apart: what is left is style), the style statistics of both side by side, and how many distinct turns the seeds
+give; for the
 personas as the scenarios draw them and for plain personas (no writing style, no uncooperative behaviours, one
 wording per line: the customer before issue 17). Then the safety and public-data detectors' precision and recall on
 bench/data/unsafe-requests-v1.jsonl, and the meaning guard's: on the embedded model's own rewordings of every
@@ -262,9 +264,17 @@ def real_messages(path: Path = REAL) -> list[str]:
     return [json.loads(line)["text"] for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-def tell_apart(simulated: list[str], real: list[str], seed: int = 0) -> tuple[float, float, int]:
+def shape(text: str) -> str:
+    """The message's shape without its words: each lower-case letter 'a', capital 'A', digit '0'; spaces,
+    punctuation and emoji kept. What is left is style (length, case, punctuation, emoji), not topic."""
+    return re.sub(r"\d", "0", re.sub(r"[A-Z]", "A", re.sub(r"[a-z]", "a", text)))
+
+
+def tell_apart(simulated: list[str], real: list[str], seed: int = 0,
+               view=None) -> tuple[float, float, int]:
     """(accuracy, AUC, messages per side) of char n-grams + logistic regression telling the two apart, 5-fold
-    cross-validated on equal numbers of each (the larger side sampled down, seeded)."""
+    cross-validated on equal numbers of each (the larger side sampled down, seeded). `view` maps each message
+    first (`shape`: style only)."""
     import random
 
     from sklearn.feature_extraction.text import TfidfVectorizer
@@ -279,6 +289,8 @@ def tell_apart(simulated: list[str], real: list[str], seed: int = 0) -> tuple[fl
         return float("nan"), float("nan"), n
     rng = random.Random(seed)
     texts = rng.sample(simulated, n) + rng.sample(real, n)
+    if view is not None:
+        texts = [view(t) for t in texts]
     y = [1] * n + [0] * n
     model = make_pipeline(TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 4), min_df=2, sublinear_tf=True),
                           LogisticRegression(max_iter=2000))
@@ -297,6 +309,9 @@ def realism_rows(tallies: dict[str, Tally], real: list[str]) -> list[tuple[str, 
     out.append(("classifier accuracy, simulated vs real (0.5 = indistinguishable)", "<= 0.65",
                 *(f"{found[n][0]:.2f}" for n in names), ""))
     out.append(("classifier AUC", "", *(f"{found[n][1]:.2f}" for n in names), ""))
+    styled = {name: tell_apart(t.short, real, view=shape) for name, t in tallies.items()}
+    out.append(("the same classifier on style alone (letters masked): accuracy", "",
+                *(f"{styled[n][0]:.2f}" for n in names), ""))
     stats = {name: style_stats(t.short) for name, t in tallies.items()}
     real_stats = style_stats(real)
     for key in real_stats:
