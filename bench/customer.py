@@ -18,13 +18,13 @@ Then how much the customer reads like a real person: a plain classifier (charact
 real customers' messages in public dialogue corpora (bench/data/real-customer-messages-v1.jsonl; 0.5 accuracy is
 indistinguishable), the same classifier on the messages' shapes alone (letters masked, so topic cannot tell them
 apart: what is left is style), the style statistics of both side by side, and how many distinct turns the seeds
-give; for the
-personas as the scenarios draw them and for plain personas (no writing style, no uncooperative behaviours, one
-wording per line: the customer before issue 17). Then the safety and public-data detectors' precision and recall on
-bench/data/unsafe-requests-v1.jsonl, and the meaning guard's: on the embedded model's own rewordings of every
-scenario line, judged by three blind labelers (bench/data/rewrite-pairs-v2.jsonl; half of the scenarios held out
-while the guard was written), and on rewordings a writer wrote (bench/data/rewrite-pairs-v1.jsonl), with the guard
-as it runs for the embedded model and as it runs for a free rewriter (a chat model).
+give; for the personas as the scenarios draw them and for plain personas (no writing style, no uncooperative
+behaviours, one wording per line: the customer before issue 17). Then the safety and public-data detectors'
+precision and recall on bench/data/unsafe-requests-v1.jsonl, and the meaning guard's: on the embedded model's own
+rewordings of every scenario line, judged by three blind labelers (bench/data/rewrite-pairs-v2.jsonl; half of the
+scenarios held out while the guard was written), and on rewordings a writer wrote
+(bench/data/rewrite-pairs-v1.jsonl), with the guard as it runs for the embedded model and as it runs for a free
+rewriter (a chat model).
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ import statistics
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -271,7 +272,7 @@ def shape(text: str) -> str:
 
 
 def tell_apart(simulated: list[str], real: list[str], seed: int = 0,
-               view=None) -> tuple[float, float, int]:
+               view: Callable[[str], str] | None = None) -> tuple[float, float, int]:
     """(accuracy, AUC, messages per side) of char n-grams + logistic regression telling the two apart, 5-fold
     cross-validated on equal numbers of each (the larger side sampled down, seeded). `view` maps each message
     first (`shape`: style only)."""

@@ -269,7 +269,6 @@ def test_sources_small_on_their_own_are_held_out_together():
                            "abcd + harper-valley-bank": ("abcd", "harper-valley-bank")}
 
 
-
 def test_the_best_threshold_bound_is_the_best_kappa_over_every_threshold():
     """The benchmark's bound (could a better threshold fix a held-out source?) equals trying each one."""
     import numpy as np
