@@ -163,9 +163,8 @@ def best_threshold_kappa(y: np.ndarray, p: np.ndarray) -> float:
     "met" meaning p >= threshold), computed for all thresholds at once from cumulative counts."""
     y, p = np.asarray(y, dtype=float), np.asarray(p, dtype=float)
     n, positives = len(y), y.sum()
-    thresholds = np.unique(p)
-    predicted = n - np.searchsorted(np.sort(p), thresholds, side="left")  # replies with p >= threshold
     order = np.argsort(p)
+    predicted = n - np.searchsorted(p[order], np.unique(p), side="left")  # replies with p >= each threshold
     below = np.concatenate([[0.0], np.cumsum(y[order])])  # positives among the k lowest scores
     tp = positives - below[n - predicted]
     fp, fn = predicted - tp, positives - tp
