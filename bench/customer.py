@@ -19,7 +19,8 @@ real customers' messages in public dialogue corpora (bench/data/real-customer-me
 indistinguishable), the same classifier on the messages' shapes alone (letters masked, so topic cannot tell them
 apart: what is left is style), the style statistics of both side by side, and how many distinct turns the seeds
 give; for the personas as the scenarios draw them and for plain personas (no writing style, no uncooperative
-behaviours, one wording per line: the customer before issue 17). Then the safety and public-data detectors'
+behaviours, one wording per line, worded by the seed alone whatever the trainee wrote: the customer before
+issue 17). Then the safety and public-data detectors'
 precision and recall on bench/data/unsafe-requests-v1.jsonl, and the meaning guard's: on the embedded model's own
 rewordings of every scenario line, judged by three blind labelers (bench/data/rewrite-pairs-v2.jsonl; half of the
 scenarios held out while the guard was written), and on rewordings a writer wrote
@@ -169,8 +170,7 @@ class Tally:
         return sum(self.guards.values())
 
 
-def play(services: Services, scenarios: list[Scenario], seeds: int) -> Tally:
-    practice: Practice = services.practice
+def play(practice: Practice, scenarios: list[Scenario], seeds: int) -> Tally:
     tally = Tally()
     started = time.perf_counter()
     for scenario in scenarios:
@@ -330,9 +330,17 @@ def realism_rows(tallies: dict[str, Tally], real: list[str]) -> list[tuple[str, 
 
 def plain(scenario: Scenario) -> Scenario:
     """The scenario's customer as before issue 17: no writing style, no uncooperative behaviours, one wording
-    per line."""
+    per line (and, with `plain_practice`, worded by the seed alone)."""
     return replace(scenario, persona=replace(scenario.persona, style=(), behaviours=()), opening_also_says=(),
                    beats=tuple(replace(b, also_says=()) for b in scenario.beats))
+
+
+def plain_practice(services: Services) -> Practice:
+    """The same backend and scorer with the customer's wording drawn by the seed alone, not by the reply too."""
+    customer = services.customer
+    return Practice(Customer(customer.backend, customer.embedder, replace(customer.config,
+                                                                          wording_follows_reply=False)),
+                    services.practice.scorer)
 
 
 def pct(n: float, d: float) -> str:
@@ -510,14 +518,14 @@ def main(argv: list[str] | None = None) -> int:
     scenarios = [library.get(i) for i in args.scenarios] if args.scenarios else list(library)
     if args.smoke and not args.scenarios:
         scenarios = scenarios[:2]
-    runs = {settings.customer_backend: (services, scenarios)}
+    runs = {settings.customer_backend: (services.practice, scenarios)}
     if not args.no_plain:
-        runs["plain personas"] = (services, [plain(s) for s in scenarios])
+        runs["plain personas"] = (plain_practice(services), [plain(s) for s in scenarios])
     if not args.no_baseline and settings.customer_backend != "scripted":
         runs["scripted (baseline)"] = (Services.from_settings(Settings.from_env(customer_backend="scripted",
-                                                                                embedder=embedder or None)),
+                                                                                embedder=embedder or None)).practice,
                                        scenarios)
-    tallies = {name: play(svc, chosen, args.seeds) for name, (svc, chosen) in runs.items()}
+    tallies = {name: play(practice, chosen, args.seeds) for name, (practice, chosen) in runs.items()}
     results = {name: rows(tally, len(scenarios)) for name, tally in tallies.items()}
 
     names = list(results)

@@ -59,7 +59,7 @@ def recorded_requests(settings: Settings, scenarios: int | None) -> list[Generat
 
     backend.generate = record  # type: ignore[method-assign]
     library = list(services.library)[:scenarios] if scenarios else list(services.library)
-    play(services, library, 1)
+    play(services.practice, library, 1)
     return [r for r in seen if r.prompt]
 
 
@@ -110,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
             raise SystemExit(f"engine {engine}: not a model engine")
         raw[engine] = timings(backend, sample)
         library = list(services.library)[:scenarios] if scenarios else list(services.library)
-        guard = rows(play(services, library, args.seeds), len(library))
+        guard = rows(play(services.practice, library, args.seeds), len(library))
         results[engine] = {k: f"{v:.2f} s" for k, v in raw[engine].items()}
         results[engine]["model candidate accepted"] = guard["model candidate accepted"]
         results[engine]["  of which reworded"] = guard["  of which reworded (not verbatim)"]

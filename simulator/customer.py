@@ -13,7 +13,8 @@ references, keeps who does what (no I/you swap), its counts, days, times, questi
 own things, adds no demands, no hidden fact not yet unlocked, no repeat of an earlier turn, within the
 channel's length; and, for the embedded model, which edits the line, drops or adds no word of meaning that is
 not another word for one it replaces. The line itself is `says` or one of the scenario's other wordings
-(`also_says`), drawn by the seed.
+(`also_says`), drawn by the seed and, after the opening, the reply the turn answers: two trainees who write
+differently get differently worded customers, and the same seed with the same replies replays the same session.
 Otherwise that line itself is sent and the fallback is counted.
 
 Then the persona's manner, drawn once at the opening from the scenario or its channel and difficulty
@@ -155,6 +156,10 @@ class CustomerConfig:
     # is a near-copy of the line (at least `COPY` of the words in order), where one changed word is the change.
     strict_edits: bool = True
     fix_match: float = 0.0  # least similarity for a reply to offer a scenario fix; 0 = the embedder's default
+    # The wording of a turn (which of the line's wordings, the sentence the model rewrites, its sampling, the
+    # style's slips) drawn by the seed and the reply it answers; False: by the seed alone, so that every trainee
+    # of one seed gets the same words wherever the script takes the same turn (the customer before issue 17).
+    wording_follows_reply: bool = True
 
 
 class Customer:
@@ -189,7 +194,8 @@ class Customer:
             raise ValueError(f"the session already ended ({state.outcome})")
         acts = analyse(reply, scenario)
         fix = self.fixes.judge(reply, scenario, revealed=(*state.revealed, *acts.asked_for), cited=state.cited)
-        answers = answer_questions(reply, scenario, acts, seed)
+        voice = reply_seed(seed, reply) if self.config.wording_follows_reply else seed  # how it is worded
+        answers = answer_questions(reply, scenario, acts, voice)
         before = state
         state = self._react(scenario, state, scores, acts, fix, answers)
         state = replace(state, cited=tuple(dict.fromkeys((*state.cited, *acts.cited))),
@@ -203,7 +209,7 @@ class Customer:
         lead = " ".join(x for x in (nudge, lead) if x)
         if state.pending:  # the rest of an incomplete first message: the trainee could not have answered it yet
             state = replace(state, strikes=before.strikes, frustration=max(before.frustration, state.frustration))
-            turn = self._phrase(scenario, state, "opening:rest", state.pending, seed, lead=lead)
+            turn = self._phrase(scenario, state, "opening:rest", state.pending, voice, lead=lead)
             turn = replace(turn, fix=fix, answers=answers, behaviours=shown)
             return turn, replace(state, pending="", said=(*state.said, turn.text))
         beat = self._choose(scenario, state, scores, acts, fix, answers)
@@ -212,7 +218,7 @@ class Customer:
             if state.replies >= scenario.max_turns:
                 outcome = "max_turns"
             text = scenario.endings.get(outcome, scenario.endings["abandoned"])
-            turn = self._phrase(scenario, state, f"ending:{outcome}", text, seed, lead=lead)
+            turn = self._phrase(scenario, state, f"ending:{outcome}", text, voice, lead=lead)
             turn = replace(turn, outcome=outcome, fix=fix, answers=answers, behaviours=shown)
             return turn, replace(state, outcome=outcome, said=(*state.said, turn.text))
         revealed = tuple(dict.fromkeys((*state.revealed, *beat.reveals)))
@@ -222,8 +228,8 @@ class Customer:
             outcome = "max_turns"
         extras = behaviour.extras(state.behaviours, state.done, state.frustration, state.replies,
                                   scenario.channel.value, seed, ending=outcome is not None)
-        line = wording(beat.says, beat.also_says, seed, beat.id)
-        turn = self._phrase(scenario, state, beat.id, line, seed, lead=lead, tail=extras)
+        line = wording(beat.says, beat.also_says, voice, beat.id)
+        turn = self._phrase(scenario, state, beat.id, line, voice, lead=lead, tail=extras)
         shown = (*shown, *turn.behaviours)  # the extras the channel had room for
         turn = replace(turn, outcome=outcome, fix=fix, answers=answers, behaviours=shown)
         resolution = fix.offered if outcome == "resolved" else state.resolution
@@ -650,6 +656,11 @@ def _holds(beat: Beat, state: CustomerState, scores: Mapping[str, float], acts: 
         w.reasked_bot_data is None or w.reasked_bot_data == bool(acts.reasked_bot_data),
     ]
     return all(checks)
+
+
+def reply_seed(seed: int, reply: str) -> int:
+    """The seed a turn is worded by: the turn's seed and the reply it answers (stable across processes)."""
+    return zlib.crc32(f"{seed}:{reply}".encode()) & 0x7FFFFFFF
 
 
 def wording(says: str, also_says: Sequence[str], seed: int, key: str) -> str:
