@@ -31,7 +31,8 @@ def test_first_practice_turn_in_the_browser(browser, url):
     record = page.locator("#dojo-record")
     record.get_by_text("Priya Raman").wait_for(timeout=60_000)
     customer.first.wait_for(timeout=90_000)
-    assert customer.count() == 1 and "parcel" in customer.first.inner_text().lower()
+    opening = customer.first.inner_text().lower()  # the persona's style may slip one word ("pracel")
+    assert customer.count() == 1 and sum(w in opening for w in ("parcel", "tracking", "monday")) >= 2, opening
 
     page.locator("#dojo-reply textarea").fill(
         "I'm so sorry your parcel is late, that's on us. I've reshipped it by express at no charge; it "
