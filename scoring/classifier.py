@@ -5,7 +5,7 @@ Per criterion, one scikit-learn `Pipeline`:
     features   = FeatureUnion(MiniLM vector of the text, word 1-2-grams TF-IDF, guideline cues)
     classifier = CalibratedClassifierCV(LogisticRegression, sigmoid fitted on 5-fold out-of-fold scores)
 
-(recipe s4; `make_features` also builds s3, the recipe before it, for comparisons.)
+(recipe s5; `make_features` also builds s3, the recipe before s4, for comparisons.)
 
 The pipelines take a `Texts` batch (the texts and their MiniLM vectors, computed once per batch by the
 embedder and shared by the four criteria). The feature step is fitted once on the train split and is the
@@ -54,7 +54,8 @@ from simulator.scenario import CRITERIA
 # s3: MiniLM (one pass, sentence vectors by span pooling) + word and character n-grams.
 # s4: MiniLM + word n-grams + the guideline cues (scoring/cues.py); thresholds chosen on validation with
 #     every source weighing the same. Changing a cue pattern changes the recipe: bump it.
-RECIPE = "s4"
+# s5: s4 with the cue `steps` reading "trying" and a cue against ownership, `blames` (deflecting blame).
+RECIPE = "s5"
 
 
 class NoScorerError(RuntimeError):
@@ -118,7 +119,7 @@ class CueColumn(TransformerMixin, BaseEstimator):
 
 
 def make_features(recipe: str = "") -> FeatureUnion:
-    """s3: MiniLM + word and character n-grams. s4: MiniLM + word n-grams + the guideline cues; character
+    """s3: MiniLM + word and character n-grams. s4, s5: MiniLM + word n-grams + the guideline cues; character
     n-grams learned one author's spelling and punctuation more than the moves (held-out sources: no better
     with them, and they were the slowest block)."""
     if (recipe or RECIPE) == "s3":

@@ -3,8 +3,8 @@
 The guideline (rubrics/README.md, ../shared/qa-guideline.md) says what counts for each criterion: "sorry to
 hear your order arrived damaged", "I'll look into this", "let me check", "troubleshooting steps", "let us know
 if that doesn't help", "asks them to continue in DM". Each pattern below is one of those moves, written from
-the guideline, not fitted to any data set; the classifiers learn how much each one weighs next to the MiniLM
-vector and the n-grams. They are features, not verdicts: "we apologize" fires `apology` whether or not the
+the guideline, not fitted to any data set (one, `blames`, is a move the guideline says does not count: deflecting
+blame); the classifiers learn how much each one weighs next to the MiniLM vector and the n-grams. They are features, not verdicts: "we apologize" fires `apology` whether or not the
 reply is any good. What n-grams of one author's phrasing cannot do, a cue does: it names the move in words
 other writers use too.
 """
@@ -35,10 +35,12 @@ CUES: dict[str, dict[str, str]] = {
    'i_have_done': r"\b(i'?ve|i have|we'?ve|we have)\s+(just |now |already )?(\w+ed|sent|made|put|set|got|taken|run|done|issued|passed|raised|flagged|looped|forwarded|escalated|booked|cancel+ed|refunded|credited|applied|added|removed|reset|changed|updated|submitted|logged|reported|arranged|ordered|processed|fixed|sorted|reversed)\b",
    'offer_to_act': r"\b(would you like|do you want|shall|should) (me|us|i|we) to\b|\b(shall|should|can|may) (i|we) (book|check|send|cancel|change|arrange|reserve|try|go ahead)\b",
    'here_to_help_act': r"\b(happy|glad|here) to (help|assist|look|check|sort)\b",
+   # The guideline's "0 when the reply ... deflects blame": a move against ownership (its weight comes out < 0).
+   'blames': r"\b(next time|you should (have|'ve)|you (didn'?t|did not|failed to|forgot to)|(your|his|her|their) (own )?fault|read the (instructions|manual|terms|faq)|not (our|my) (problem|fault|responsibility)|nothing (i|we) can do|like everyone else)\b",
  },
  'solution': {
    'link': r"https?://|www\.|\b\w+\.(com|co\.uk|org|net|io|ly|help)/\S*|\bkb:\S+",
-   'steps': r"\b(try|tap|click|go to|select|open|restart|reboot|unplug|plug|clear|update|reinstall|log (out|in)|sign (out|in)|turn (it )?off|switch off|head to|navigate|enter|choose|toggle|reset)\b",
+   'steps': r"\b(try|trying|tap|click|go to|select|open|restart|reboot|unplug|plug|clear|update|reinstall|log (out|in)|sign (out|in)|turn (it )?off|switch off|head to|navigate|enter|choose|toggle|reset)\b",
    'resolution': r"\b(i'?ve|we'?ve|i have|we have|i'?ll|we'?ll|i will|we will|i can|we can|has been|have been|is being|will be|is now|are now|you'?ll (get|receive|see|have)|your)\b[^.!?]{0,40}\b(refund\w*|replace\w*|replacement|rebook\w*|reship\w*|credit\w*|compensat\w*|voucher|reimburs\w*|waive\w*|resen[dt]|re-sen[dt]|dispatch\w*|book\w*|cancel+\w*|confirm\w*|reserv\w*|fix\w*|resolv\w*|restor\w*|back up|arriv\w+|deliver\w*|sent|posted|issued|processed|applied|sorted)\b",
    'answer_fact': r"\b(is|are|will be|was|opens?|closes?|costs?|takes?)\b[^.?!]{0,40}\b(\d|today|tomorrow|monday|tuesday|wednesday|thursday|friday|saturday|sunday|hours?|days?|minutes?|am|pm|free|available|unavailable|not available)\b",
    'route_how': r"\b(call|ring|phone|visit|email|message|contact)\b[^.?!]{0,30}(\d{3,}|@|https?://|\bon\b|\bat\b|\bvia\b)",

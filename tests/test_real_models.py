@@ -119,7 +119,9 @@ def open_issue(reason: str):
     ("That must be really frustrating, especially with the holidays coming up.", {"empathy"}, {"solution"}),
     ("Could you confirm whether the error appears when you open the app, or only when you pay?", {"follow_up"},
      {"empathy", "solution"}),
-    ("Well, maybe next time read the instructions before complaining.", set(), ALL),
+    pytest.param("Well, maybe next time read the instructions before complaining.", set(), ALL,
+                 marks=open_issue("blaming the customer reads as ownership (0.53) since real-v2's terse booking "
+                                  "turns; 'Maybe read the instructions before complaining.' is 0.09")),
     # Real brands' public replies the scorer before issue 15 got wrong (quoted in the issue; none is in the data).
     ("Sorry to hear that you're having trouble with Premiere Pro", {"empathy"}, {"ownership", "follow_up"}),
     ("Sorry to hear that you're having trouble with Premiere Pro. What happens when you try to open it?",

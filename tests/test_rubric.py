@@ -64,9 +64,9 @@ def test_labeled_replies_are_enough_and_varied(rows):
     assert len(industries - {None}) >= 20
     lengths = [len(r.text) for r in rows]
     assert sum(n <= 40 for n in lengths) >= 100 and sum(n >= 250 for n in lengths) >= 100  # terse chat ... emails
-    for c in CRITERIA:
-        share = sum(r.labels[c] for r in rows) / len(rows)
-        assert 0.2 <= share <= 0.6, (c, share)
+    for c in CRITERIA:  # real agents' turns are seldom empathic: enough of each side, not a fixed balance
+        met = sum(r.labels[c] for r in rows)
+        assert 0.15 <= met / len(rows) <= 0.6 and met >= 300, (c, met, len(rows))
     assert sum(not any(r.labels.values()) for r in rows) >= 200  # hard negatives: nothing met
     assert sum(sum(r.labels.values()) >= 2 for r in rows) >= 400  # several criteria at once
     assert all(r.source for r in rows)
