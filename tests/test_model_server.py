@@ -86,9 +86,12 @@ def test_a_whole_practice_session_through_vllm(server, real_services):
         services.reply(run, text, delay_s=20)
     customer = [m for m in run.session.messages if m.role == "customer"]
     assert run.session.outcome == "resolved"
-    # Every customer turn came from the server (reworded or given back as it was), none from a fallback.
-    assert all(m.guard in ("model", "model_verbatim") for m in customer), [m.guard for m in customer]
-    assert any(m.guard == "model" for m in customer)
+    # Every customer turn came from the server's candidates (reworded, given back as it was, or refused by a
+    # guard, which then sends the line): none because the server was unreachable or sent nothing.
+    guards = [m.guard for m in customer]
+    assert all(g in ("model", "model_verbatim") or (g.startswith("fallback:") and "backend_unavailable" not in g
+                                                     and "no candidates" not in g) for g in guards), guards
+    assert sum(g == "model" for g in guards) >= 2, guards
 
 
 def test_the_load_benchmark_runs_through_vllm(server):
