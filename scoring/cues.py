@@ -3,10 +3,10 @@
 The guideline (rubrics/README.md, ../shared/qa-guideline.md) says what counts for each criterion: "sorry to
 hear your order arrived damaged", "I'll look into this", "let me check", "troubleshooting steps", "let us know
 if that doesn't help", "asks them to continue in DM". Each pattern below is one of those moves, written from
-the guideline, not fitted to any data set (one, `blames`, is a move the guideline says does not count: deflecting
-blame); the classifiers learn how much each one weighs next to the MiniLM vector and the n-grams. They are features, not verdicts: "we apologize" fires `apology` whether or not the
-reply is any good. What n-grams of one author's phrasing cannot do, a cue does: it names the move in words
-other writers use too.
+the guideline, not fitted to any data set (one, `blames`, is a move the guideline says does not count:
+deflecting blame); the classifiers learn how much each one weighs next to the MiniLM vector and the n-grams.
+They are features, not verdicts: "we apologize" fires `apology` whether or not the reply is any good. What
+n-grams of one author's phrasing cannot do, a cue does: it names the move in words other writers use too.
 """
 
 from __future__ import annotations
