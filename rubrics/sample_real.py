@@ -20,21 +20,24 @@ import json
 import random
 from pathlib import Path
 
-CRITERIA = ("empathy", "ownership", "solution", "follow_up")
+from simulator.scenario import CRITERIA
+
 HERE = Path(__file__).resolve().parent
 TURNS = HERE.parent.parent / "shared" / "data" / "real-dialogue-turns"
 ORIGIN = {"star": "STAR (RasaHQ/STAR, MIT)",
           "taskmaster": "Taskmaster (google-research-datasets/Taskmaster, CC BY 4.0)"}
 
 
+def read_jsonl(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
 def agent_turns(path: Path) -> list[dict]:
-    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    return [r for r in rows if r["speaker"] == "agent" and len(r["text"].split()) >= 3]
+    return [r for r in read_jsonl(path) if r["speaker"] == "agent" and len(r["text"].split()) >= 3]
 
 
 def labeled_texts() -> set[str]:
-    return {json.loads(line)["text"].strip() for f in HERE.glob("labeled-*.jsonl")
-            for line in f.read_text(encoding="utf-8").splitlines() if line.strip()}
+    return {r["text"].strip() for f in HERE.glob("labeled-*.jsonl") for r in read_jsonl(f)}
 
 
 def draw(rows: list[dict], n: int, rng: random.Random, seen: set[str]) -> list[dict]:
@@ -47,17 +50,14 @@ def draw(rows: list[dict], n: int, rng: random.Random, seen: set[str]) -> list[d
     return rng.sample(fresh, min(n, len(fresh)))
 
 
-def read_jsonl(path: Path) -> list[dict]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-
-
 def merge(drawn: Path, passes: list[Path], name: str) -> None:
     replies = read_jsonl(drawn)
     ids = [r["id"] for r in replies]
     votes = []
     for path in passes:
-        labels = {row["id"]: {c: int(row[c]) for c in CRITERIA} for row in read_jsonl(path)}
-        if sorted(labels) != sorted(ids) or len(read_jsonl(path)) != len(ids):
+        rows = read_jsonl(path)
+        labels = {row["id"]: {c: int(row[c]) for c in CRITERIA} for row in rows}
+        if sorted(labels) != sorted(ids) or len(rows) != len(ids):
             raise SystemExit(f"{path}: needs every id of {drawn} exactly once ({len(labels)} of {len(ids)} found)")
         if any(v not in (0, 1) for row in labels.values() for v in row.values()):
             raise SystemExit(f"{path}: every label is 0 or 1")
