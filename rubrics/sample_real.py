@@ -2,15 +2,21 @@
 labeling passes over them into a labeled set.
 
     python rubrics/sample_real.py --out /tmp/real-v2.jsonl [--star 200] [--taskmaster 160] [--seed 2]
+    python rubrics/sample_real.py --out /tmp/real-v3.jsonl --star 0 --taskmaster 0 --moves 180 --upset 120 \
+        --seed 3 --prefix real3
     python rubrics/sample_real.py --merge /tmp/real-v2.jsonl --passes DIR ... --set real-v2
 
-A uniform random sample of the free-typed agent turns of STAR and Taskmaster (TM-3 and TM-4 half each) with
-at least three words, each with the customer message it answers (`context`), leaving out every text already
-labeled in rubrics/. The output has the labeled-reply fields but no labels: the three blind passes add them
-(rubrics/README.md, "How the replies are labeled"). `--merge` takes the drawn replies and one labels file
-per pass (`{"id", "empathy", "ownership", "solution", "follow_up"}` per line, every id once), copies the passes
-to rubrics/passes/<set>/rater-{a,b,c}.jsonl and writes rubrics/labeled-<set>.jsonl: each label the passes'
-majority, `votes` the share that said met.
+A uniform random sample of the free-typed agent turns of STAR and Taskmaster (TM-3 and TM-4 half each) with at
+least three words, each with the customer message it answers (`context`), leaving out every text already labeled
+in rubrics/. A uniform draw has almost no empathy and few apologies (5 of 360 empathic in real-v2), so the model
+never sees how real agents word them; `--moves` and `--upset` draw STAR turns *enriched* for them: turns with a
+word of regret, sympathy or encouragement (`MOVES`, written from the guideline's examples), and turns answering
+a customer whose message shows distress (`UPSET`, chosen by the customer's words only). Such a sample is not
+uniform: the model card reports the uniform sets on their own too. The output has the labeled-reply fields but
+no labels: the three blind passes add them (rubrics/README.md, "How the replies are labeled"). `--merge` takes
+the drawn replies and one labels file per pass (`{"id", "empathy", "ownership", "solution", "follow_up"}` per
+line, every id once), copies the passes to rubrics/passes/<set>/rater-{a,b,c}.jsonl and writes
+rubrics/labeled-<set>.jsonl: each label the passes' majority, `votes` the share that said met.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import re
 from pathlib import Path
 
 from simulator.scenario import CRITERIA
@@ -26,6 +33,15 @@ HERE = Path(__file__).resolve().parent
 TURNS = HERE.parent.parent / "shared" / "data" / "real-dialogue-turns"
 ORIGIN = {"star": "STAR (RasaHQ/STAR, MIT)",
           "taskmaster": "Taskmaster (google-research-datasets/Taskmaster, CC BY 4.0)"}
+
+
+# A word of regret, sympathy or encouragement in the agent's turn: where empathy and apologies could be.
+MOVES = re.compile(r"\b(sorry|apolog\w*|unfortunate\w*|afraid|understand\w*|glad|happy for|hope|congrat\w*|"
+                   r"excit\w*|awesome|wonderful|great|oh no|oh dear|worr\w*|frustrat\w*|upset|stress\w*)\b", re.I)
+# Distress in the customer's message the agent answers (selection by the customer's words, not the agent's).
+UPSET = re.compile(r"\b(worr\w*|frustrat\w*|angry|upset|annoy\w*|scared|afraid|panic\w*|stress\w*|terrible|"
+                   r"awful|horrible|ridiculous|hurry|urgent\w*|emergency|please help|stolen|fraud\w*|lost|hack\w*|"
+                   r"can't believe|unacceptable|disappoint\w*|sad|sick|hurt|pain|late|confus\w*|ugh|damn)\b|!!", re.I)
 
 
 def read_jsonl(path: Path) -> list[dict]:
@@ -85,6 +101,8 @@ def main() -> None:
     ap.add_argument("--set", default="real-v2", help="the labeled set's name (with --merge)")
     ap.add_argument("--star", type=int, default=200)
     ap.add_argument("--taskmaster", type=int, default=160)
+    ap.add_argument("--moves", type=int, default=0, help="STAR turns with a word of regret or sympathy")
+    ap.add_argument("--upset", type=int, default=0, help="STAR turns answering a distressed customer")
     ap.add_argument("--seed", type=int, default=2)
     ap.add_argument("--prefix", default="real2")
     args = ap.parse_args()
@@ -95,7 +113,13 @@ def main() -> None:
     if not args.out:
         ap.error("--out or --merge is needed")
     rng, seen = random.Random(args.seed), labeled_texts()
-    picked = [("star", r) for r in draw(agent_turns(TURNS / "star" / "turns.jsonl"), args.star, rng, seen)]
+    star = agent_turns(TURNS / "star" / "turns.jsonl")
+    picked = [("star", r) for r in draw(star, args.star, rng, seen)]
+    seen |= {" ".join(r["text"].split()) for _, r in picked}
+    moves = draw([r for r in star if MOVES.search(r["text"])], args.moves, rng, seen)
+    seen |= {" ".join(r["text"].split()) for r in moves}
+    upset = draw([r for r in star if UPSET.search(r.get("prev_customer_text") or "")], args.upset, rng, seen)
+    picked += [("star", r) for r in moves + upset]
     half = args.taskmaster // 2
     for name, n in (("tm3_tickettalk_agent_turns.jsonl", half), ("tm4_coffee_turns.jsonl", args.taskmaster - half)):
         picked += [("taskmaster", r) for r in draw(agent_turns(TURNS / "taskmaster" / name), n, rng, seen)]
