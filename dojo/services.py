@@ -334,8 +334,8 @@ class Services:
 
     def has_scorer(self) -> bool:
         """An active scorer made by the current training recipe (an older one is retrained by set-up)."""
-        active = self.scorers_dir / "ACTIVE"
-        return active.is_file() and f"-{classifier.RECIPE}-" in active.read_text()
+        active = classifier.active_version(self.scorers_dir)
+        return active is not None and f"-{classifier.RECIPE}-" in active
 
     # --- practice runs held by this process ------------------------------------------------------
 

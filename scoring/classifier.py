@@ -292,8 +292,11 @@ class ScorerModel:
 
 
 def active_version(scorers_dir: Path) -> str | None:
+    """The version in use, or None when there is none. A version whose folder was deleted is none: else
+    `dojo train` would keep the dead name active and then fail on it, telling the user to run `dojo train`."""
     active = scorers_dir / "ACTIVE"
-    return active.read_text().strip() if active.is_file() else None
+    version = active.read_text().strip() if active.is_file() else ""
+    return version if version and (scorers_dir / version / "model.joblib").is_file() else None
 
 
 def activate_version(scorers_dir: Path, version: str) -> None:

@@ -82,11 +82,32 @@ def test_a_scorer_from_an_older_training_recipe_counts_as_missing(tmp_path):
     from simulator.settings import Settings
 
     services = Services(Settings(home=tmp_path, customer_backend="scripted"), embedder_kind="hashing")
-    services.scorers_dir.mkdir(parents=True)
+    for version in ("r1-50ba5f2ca7", f"r1-{RECIPE}-50ba5f2ca7"):
+        (services.scorers_dir / version).mkdir(parents=True)
+        (services.scorers_dir / version / "model.joblib").write_bytes(b"")
     (services.scorers_dir / "ACTIVE").write_text("r1-50ba5f2ca7")  # made before recipes were named
     assert not services.has_scorer()
     (services.scorers_dir / "ACTIVE").write_text(f"r1-{RECIPE}-50ba5f2ca7")
     assert services.has_scorer()
+
+
+def test_a_deleted_active_scorer_counts_as_missing_and_training_replaces_it(fast_services, tmp_path):
+    """ACTIVE naming a version whose folder was deleted: set-up retrains, and `dojo train` activates the new
+    version (it used to keep the dead name and fail on it with "run `dojo train`")."""
+    import shutil
+
+    from dojo.services import Services
+    from scoring import classifier
+    from simulator.settings import Settings
+
+    services = Services(Settings(home=tmp_path, customer_backend="scripted"), embedder_kind="hashing")
+    services.__dict__["embedder"] = fast_services.embedder
+    first = services.train()
+    shutil.rmtree(services.scorers_dir / first.version)
+    assert (services.scorers_dir / "ACTIVE").read_text() == first.version
+    assert not services.has_scorer() and classifier.active_version(services.scorers_dir) is None
+    again = services.train(activate=False)  # `dojo train` without --activate
+    assert classifier.active_version(services.scorers_dir) == again.version and services.scorer.version == again.version
 
 
 def test_personal_data_written_out_in_public_is_flagged_with_what_was_written():
