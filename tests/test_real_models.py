@@ -119,9 +119,12 @@ def open_issue(reason: str):
     ("That must be really frustrating, especially with the holidays coming up.", {"empathy"}, {"solution"}),
     ("Could you confirm whether the error appears when you open the app, or only when you pay?", {"follow_up"},
      {"empathy", "solution"}),
+    # Blaming the customer sits on the ownership threshold since real-v2's terse booking turns (0.53 then; 0.4996
+    # against 0.50 with real-v3, float32 MiniLM): which side it falls depends on the CPU's precision, so this
+    # canary reports either way instead of failing the suite on a coin toss. Issue 15 stays open on it.
     pytest.param("Well, maybe next time read the instructions before complaining.", set(), ALL,
-                 marks=open_issue("blaming the customer reads as ownership (0.53) since real-v2's terse booking "
-                                  "turns; 'Maybe read the instructions before complaining.' is 0.09")),
+                 marks=pytest.mark.xfail(strict=False, reason="issue 15 (open): blaming the customer sits on the "
+                                                              "ownership threshold (0.50 against 0.50)")),
     # Real brands' public replies the scorer before issue 15 got wrong (quoted in the issue; none is in the data).
     ("Sorry to hear that you're having trouble with Premiere Pro", {"empathy"}, {"ownership", "follow_up"}),
     ("Sorry to hear that you're having trouble with Premiere Pro. What happens when you try to open it?",
@@ -129,16 +132,15 @@ def open_issue(reason: str):
     ("@dana_k dropped calls are no fun!", {"empathy"}, {"ownership", "solution"}),
     pytest.param("@dana_k dropped calls are no fun! Have you tried turning Wi-Fi calling on in your settings?",
                  {"empathy", "solution"}, {"ownership"},
-                 marks=open_issue("a troubleshooting step put as a question is not credited as a solution (0.33)")),
+                 marks=open_issue("a troubleshooting step put as a question is not credited as a solution (0.39)")),
     ("I've looped our experts back in and passed the info on so they can follow up; they'll reply here.",
      {"ownership", "follow_up"}, {"empathy"}),
     ("Hi there, mind trying the steps outlined here: https://helpx.example.com/fix-sync ^RK", {"solution"},
      {"empathy", "ownership"}),
-    pytest.param("Thanks for reaching to HP Support. Not to worry I'd be glad to assist you.", set(), ALL,
-                 marks=open_issue("'not to worry' still reads as empathy (0.78); the raters credited "
-                                  "'Don't worry' reassurance in the data")),
+    # 'not to worry' read as empathy (0.89 before issue 15, 0.78 with real-v2); 0.52 against 0.65 with real-v3.
+    ("Thanks for reaching to HP Support. Not to worry I'd be glad to assist you.", set(), ALL),
     pytest.param("I've looped our experts back in and passed the info on so they can follow up; they'll reply here.",
-                 set(), {"solution"}, marks=open_issue("passing a case on is credited as a solution (0.62)")),
+                 set(), {"solution"}, marks=open_issue("passing a case on is credited as a solution (0.66)")),
 ])
 def test_plain_replies_not_in_the_data_are_judged_as_a_reviewer_would(real_services, reply, met, not_met):
     verdicts = real_services.scorer(reply).verdicts
