@@ -1,7 +1,7 @@
 # The two commands in the README:
 #   make demo   set up .venv, provision the models, start the app on 127.0.0.1:7860
 #   make test   the same set-up, then the whole test suite (real-model and browser tests included),
-#               on SQLite and again on PostgreSQL
+#               on SQLite, then the database tests again on PostgreSQL
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
@@ -35,8 +35,9 @@ demo: setup
 test: setup
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
-	# ... and once more with every database the tests use on a throw-away PostgreSQL server (the model-server
-	# test uses no database of its own: once is enough)
+	# ... and once more on a throw-away PostgreSQL server, the tests whose subject is the database (accounts,
+	# calibration rounds, resuming, kill -9, two servers on one database; tests/conftest.py picks them: the
+	# rest would repeat the first pass, and running all of it twice took CI past 45 minutes)
 	DOJO_TEST_DATABASE=postgresql $(BIN)/python -m pytest -m "not model_server"
 
 bench: setup

@@ -25,6 +25,43 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 # Which database the suite's services use: `sqlite` (default) or `postgresql` (a throw-away server the
 # tests start from Debian's package). `make test` runs the suite once with each.
 TEST_DATABASE = os.environ.get("DOJO_TEST_DATABASE", "sqlite")
+# Session fixtures whose own database is incidental to the tests using them (see pytest_collection_modifyitems).
+SHARED = ("fast_services", "real_services")
+
+
+def pytest_collection_modifyitems(config, items):
+    """On the PostgreSQL pass (DOJO_TEST_DATABASE=postgresql, `make test`'s second run) only the tests whose
+    subject is the database run again: those that ask for a database of their own (`new_database`: accounts,
+    roles, calibration rounds, resuming in another process, a kill -9, two servers on one database, the
+    browser's logins and resumes). The rest would repeat the first pass: pure logic, the store's own tests
+    (on both kinds already, `tests/test_store.py`), and the tests that use the shared services only for
+    their models (`SHARED`: the database those hold keeps whatever a test happens to record)."""
+    if TEST_DATABASE != "postgresql":
+        return
+    uses = [item for item in items if _asks_for_a_database(item)]
+    repeats = [item for item in items if not _asks_for_a_database(item)]
+    if repeats:
+        config.hook.pytest_deselected(items=repeats)
+        items[:] = uses
+
+
+def _asks_for_a_database(item) -> bool:
+    """Whether the test reaches `new_database` other than through the shared services' own database."""
+    info = getattr(item, "_fixtureinfo", None)
+    if info is None:
+        return False
+    seen: set[str] = set()
+    todo = list(info.argnames)
+    while todo:
+        name = todo.pop()
+        if name in seen or name in SHARED:
+            continue
+        seen.add(name)
+        if name == "new_database":
+            return True
+        for definition in info.name2fixturedefs.get(name, ())[-1:]:
+            todo.extend(definition.argnames)
+    return False
 
 
 @pytest.fixture(scope="session")
