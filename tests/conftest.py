@@ -23,7 +23,8 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 
 # Which database the suite's services use: `sqlite` (default) or `postgresql` (a throw-away server the
-# tests start from Debian's package). `make test` runs the suite once with each.
+# tests start from Debian's package). `make test` runs the suite on SQLite, then the database tests on
+# PostgreSQL (pytest_collection_modifyitems).
 TEST_DATABASE = os.environ.get("DOJO_TEST_DATABASE", "sqlite")
 # Session fixtures whose own database is incidental to the tests using them (see pytest_collection_modifyitems).
 SHARED = ("fast_services", "real_services")
