@@ -39,8 +39,9 @@ def pytest_collection_modifyitems(config, items):
     their models (`SHARED`: the database those hold keeps whatever a test happens to record)."""
     if TEST_DATABASE != "postgresql":
         return
-    uses = [item for item in items if _asks_for_a_database(item)]
-    repeats = [item for item in items if not _asks_for_a_database(item)]
+    asks = {id(item): _asks_for_a_database(item) for item in items}
+    uses = [item for item in items if asks[id(item)]]
+    repeats = [item for item in items if not asks[id(item)]]
     if repeats:
         config.hook.pytest_deselected(items=repeats)
         items[:] = uses
