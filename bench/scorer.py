@@ -5,13 +5,14 @@
     python bench/scorer.py --folds star --finetune   # adds MiniLM fine-tuned end to end (5-6 min a fold on 2 cores)
 
 Speed: the active scorer as the app runs it (one MiniLM pass per batch giving every reply's and sentence's
-vector, n-grams and guideline cues, the four calibrated heads, the higher of whole reply and best sentence):
-single-reply latency and batch throughput.
+vector, n-grams and guideline cues, the four calibrated heads, the higher of whole reply and best sentence where
+the recipe asks for it): single-reply latency and batch throughput.
 
 Quality, leave one source out (`scoring/evaluation.py`): for each source, every approach is trained on the
 other sources (thresholds on their validation splits) and its verdicts on the held-out source are compared
 with the raters' majority (Cohen's kappa), next to the raters' own agreement on that source. Approaches:
-the scorer's recipe; the recipe before issue 15 (s3: MiniLM + n-grams, no cues, thresholds on pooled
+the scorer's recipe; the previous recipe (s5: every criterion by the higher of whole reply and best sentence);
+the recipe before issue 15 (s3: MiniLM + n-grams, no cues, thresholds on pooled
 validation); an n-gram baseline (word and character TF-IDF + logistic regression on the whole reply); and
 keyword cues alone (met when any of the criterion's guideline cues occurs; nothing learned); with
 `--finetune`, MiniLM fine-tuned end to end with four heads (minutes per fold on a CPU, so not by default).
@@ -230,6 +231,7 @@ def main(argv: list[str] | None = None) -> int:
     scorer_name = f"scorer ({RECIPE})"
     approaches = {scorer_name: evaluation.scorer_trainer(embedder, services.rubric)}
     if not args.smoke:
+        approaches["previous recipe (s5)"] = evaluation.scorer_trainer(embedder, services.rubric, recipe="s5")
         approaches["before issue 15 (s3)"] = evaluation.scorer_trainer(embedder, services.rubric, recipe="s3")
     if args.finetune:
         approaches["MiniLM fine-tuned"] = finetune_trainer(steps=args.finetune_steps)

@@ -5,14 +5,15 @@ Per criterion, one scikit-learn `Pipeline`:
     features   = FeatureUnion(MiniLM vector of the text, word 1-2-grams TF-IDF, guideline cues)
     classifier = CalibratedClassifierCV(LogisticRegression, sigmoid fitted on 5-fold out-of-fold scores)
 
-(recipe s5; `make_features` also builds s3, the recipe before s4, for comparisons.)
+(recipe s7; `make_features` also builds s3, the recipe before s4, for comparisons.)
 
 The pipelines take a `Texts` batch (the texts and their MiniLM vectors, computed once per batch by the
 embedder and shared by the four criteria). The feature step is fitted once on the train split and is the
 same object in all four pipelines, so the scorer computes it once per batch too.
 
-A reply meets a criterion if it does so anywhere: its raw score is the higher of the whole reply's and its
-best sentence's (`reply_proba`). A maximum over sentences runs high, so that raw score is calibrated once
+A reply meets empathy, ownership or follow-up if it does so anywhere: its raw score is the higher of the
+whole reply's and its best sentence's (`reply_proba`); solution is judged on the whole reply (recipe s7,
+`sentence_max`). A maximum over sentences runs high, so that raw score is calibrated once
 more (`ReplyCalibration`: a sigmoid fitted on out-of-fold raw scores of the train split), which makes
 the reported probability mean what it says. The decision threshold is then chosen on the validation
 split (best macro-F1, every source weighing the same); the test split is only evaluated,
@@ -55,7 +56,21 @@ from simulator.scenario import CRITERIA
 # s4: MiniLM + word n-grams + the guideline cues (scoring/cues.py); thresholds chosen on validation with
 #     every source weighing the same. Changing a cue pattern changes the recipe: bump it.
 # s5: s4 with the cue `steps` reading "trying" and a cue against ownership, `blames` (deflecting blame).
-RECIPE = "s5"
+# (s6, thresholds weighted towards the real writers, was tried and not shipped: README.)
+# s7: s5 with solution scored on the whole reply, not the higher of the reply and its best sentence: a
+#     sentence lifted out of its reply ("Let me check that.", "Here are the steps:") reads as a fix more often
+#     than the reply around it does. Held out, solution's kappa rose on all nine sources (real mean 0.39 ->
+#     0.50); for ownership and follow-up the same change helped some sources and hurt others, so they keep
+#     the maximum.
+RECIPE = "s7"
+# Per recipe, the criteria whose reply score is the higher of the whole reply's and its best sentence's; the
+# others are scored on the whole reply alone (their evidence still cites the best sentence).
+_SENTENCE_MAX = {"s7": frozenset({"empathy", "ownership", "follow_up"})}
+
+
+def sentence_max(recipe: str = "") -> frozenset[str]:
+    """The criteria that recipe scores by the higher of the whole reply and its best sentence."""
+    return _SENTENCE_MAX.get(recipe or RECIPE, frozenset(CRITERIA))
 
 
 class NoScorerError(RuntimeError):
@@ -119,7 +134,7 @@ class CueColumn(TransformerMixin, BaseEstimator):
 
 
 def make_features(recipe: str = "") -> FeatureUnion:
-    """s3: MiniLM + word and character n-grams. s4, s5: MiniLM + word n-grams + the guideline cues; character
+    """s3: MiniLM + word and character n-grams. s4 to s7: MiniLM + word n-grams + the guideline cues; character
     n-grams learned one author's spelling and punctuation more than the moves (held-out sources: no better
     with them, and they were the slowest block)."""
     if (recipe or RECIPE) == "s3":
@@ -138,7 +153,8 @@ def make_classifier(seed: int = 0) -> CalibratedClassifierCV:
 
 @dataclass(frozen=True)
 class ReplyCalibration:
-    """p = 1 / (1 + exp(-(slope * logit(raw) + intercept))), raw = max(whole reply, best sentence)."""
+    """p = 1 / (1 + exp(-(slope * logit(raw) + intercept))), raw = max(whole reply, best sentence) or, for a
+    criterion scored on the whole reply, the whole reply's score."""
 
     slope: float = 1.0
     intercept: float = 0.0
@@ -164,6 +180,13 @@ class CriterionModel:
     pipeline: Pipeline
     threshold: float
     calibration: ReplyCalibration = field(default_factory=ReplyCalibration)
+    # True: the reply's score is the higher of the whole reply's and its best sentence's; False: the whole
+    # reply's. (Models pickled before this field was added read the class default.)
+    sentences: bool = True
+
+    def reply_score(self, whole: np.ndarray, sentences: np.ndarray, owners: np.ndarray) -> np.ndarray:
+        """Calibrated reply probabilities from the whole replies' and their sentences' raw probabilities."""
+        return self.calibration(reply_proba(whole, sentences, owners) if self.sentences else whole)
 
     def proba_from_features(self, features) -> np.ndarray:
         """Probabilities from the already computed feature step (shared by the four criteria)."""
@@ -348,6 +371,7 @@ def fit(rows: list[LabeledReply], embed: EmbedFn, rubric: Rubric, embedder_name:
     train_sentences = features.transform(_batches(splits["train"], embedded["train"])[1])
     scored = {s: _batches(splits[s], embedded[s]) for s in ("validation", "test")}
     scored_feats = {s: (features.transform(w), features.transform(p)) for s, (w, p) in scored.items()}
+    use_sentences = sentence_max(recipe)
     models: dict[str, CriterionModel] = {}
     metrics: dict[str, dict] = {}
     by_source: dict[str, dict[str, float]] = {}
@@ -357,10 +381,11 @@ def fit(rows: list[LabeledReply], embed: EmbedFn, rubric: Rubric, embedder_name:
         y = {s: np.array([r.labels[c] for r in rs]) for s, rs in splits.items()}
         clf = make_classifier(seed).fit(train_feats, y["train"])
         calibration = ReplyCalibration.fit(
-            _out_of_fold_raw(train_feats, train_sentences, embedded["train"].owners, y["train"], seed), y["train"])
-        model = CriterionModel(c, Pipeline([("features", features), ("classifier", clf)]), 0.5, calibration)
-        p = {s: calibration(reply_proba(model.proba_from_features(w), model.proba_from_features(ps),
-                                        embedded[s].owners))
+            _out_of_fold_raw(train_feats, train_sentences, embedded["train"].owners, y["train"], seed,
+                             sentences_too=c in use_sentences), y["train"])
+        model = CriterionModel(c, Pipeline([("features", features), ("classifier", clf)]), 0.5, calibration,
+                               c in use_sentences)
+        p = {s: model.reply_score(model.proba_from_features(w), model.proba_from_features(ps), embedded[s].owners)
              for s, (w, ps) in scored_feats.items()}
         model.threshold = best_threshold(y["validation"], p["validation"],
                                           [source_group(r.source) for r in splits["validation"]])
@@ -391,9 +416,10 @@ def fit(rows: list[LabeledReply], embed: EmbedFn, rubric: Rubric, embedder_name:
     return ScorerModel(version, embedder_name, models, card)
 
 
-def _out_of_fold_raw(whole, sentences, owners: np.ndarray, y: np.ndarray, seed: int, folds: int = 5) -> np.ndarray:
-    """Raw reply scores (max of whole reply and best sentence) of the train split, each from a model
-    that did not see that reply: what the reply calibration is fitted on."""
+def _out_of_fold_raw(whole, sentences, owners: np.ndarray, y: np.ndarray, seed: int, folds: int = 5,
+                     *, sentences_too: bool = True) -> np.ndarray:
+    """Raw reply scores (max of whole reply and best sentence, or the whole reply's alone) of the train
+    split, each from a model that did not see that reply: what the reply calibration is fitted on."""
     from sklearn.model_selection import StratifiedKFold
 
     raw = np.zeros(len(y))
@@ -401,8 +427,10 @@ def _out_of_fold_raw(whole, sentences, owners: np.ndarray, y: np.ndarray, seed: 
         clf = make_classifier(seed).fit(whole[fit_rows], y[fit_rows])
         mine = np.isin(owners, held)
         local = {reply: k for k, reply in enumerate(held)}
-        raw[held] = reply_proba(clf.predict_proba(whole[held])[:, 1], clf.predict_proba(sentences[mine])[:, 1],
-                                np.array([local[o] for o in owners[mine]], dtype=int))
+        raw[held] = clf.predict_proba(whole[held])[:, 1]
+        if sentences_too:
+            raw[held] = reply_proba(raw[held], clf.predict_proba(sentences[mine])[:, 1],
+                                    np.array([local[o] for o in owners[mine]], dtype=int))
     return raw
 
 
@@ -503,8 +531,8 @@ def card_markdown(card: dict) -> str:
                      f"{x['f1']:.3f} | {x['macro_f1']:.3f} | {x['ece']:.3f} | {x['kappa']:.3f} |")
     lines += ["", "Cohen's kappa: agreement of the verdicts with the labels, corrected for chance.",
               "", "ECE: expected calibration error, 10 equal-width bins, of the probability the scorer reports "
-              "(the higher of the whole reply's and its best sentence's score, calibrated on out-of-fold train "
-              "scores).", "",
+              "(for solution the whole reply's score, for the others the higher of the whole reply's and its best "
+              "sentence's, calibrated on out-of-fold train scores).", "",
               "Macro-F1 on the test split by source:", "",
               "| source | n | " + " | ".join(CRITERIA) + " |", "|---|---:|" + "---:|" * len(CRITERIA)]
     for source, row in card["test_macro_f1_by_source"].items():

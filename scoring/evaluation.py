@@ -110,7 +110,7 @@ class CachedEmbedder:
 
 def scorer_trainer(embedder: SentenceEmbedder, rubric: Rubric, recipe: str = "") -> Train:
     """A `Train` for the product's scorer: `classifier.fit` on the fold's splits, then the scorer as the app
-    runs it (the higher of whole reply and best sentence, calibrated, thresholded)."""
+    runs it (whole reply and best sentence as the recipe combines them, calibrated, thresholded)."""
     from scoring.scorer import Scorer
 
     def train(rows: list[LabeledReply], split_of: Callable[[LabeledReply], str]) -> Predict:

@@ -1,8 +1,9 @@
 """The scorer: a reply in, four criterion scores out, each with its probability, verdict, evidence and tip.
 
 Evidence is sentence-level: every sentence of the reply is scored by the same classifier (its vector
-comes from the same model pass as the reply's); a criterion's probability is the higher of the whole
-reply's and its best sentence's. A met criterion cites the
+comes from the same model pass as the reply's); the probability of empathy, ownership and follow-up is
+the higher of the whole reply's and its best sentence's, solution's is the whole reply's (recipe s7: a
+sentence lifted out of its reply reads as a fix too easily). A met criterion cites the
 sentence that earned it, a missed one cites the closest attempt (or says none came near). A number never
 travels without its reason.
 """
@@ -14,7 +15,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from scoring.classifier import ScorerModel, Texts, reply_proba
+from scoring.classifier import ScorerModel, Texts
 from scoring.embeddings import Embedded, SentenceEmbedder
 from scoring.rubric import Rubric
 from simulator.scenario import CRITERIA
@@ -77,10 +78,10 @@ class Scorer:
                                               np.vstack([embedded.replies, embedded.sentences])))
         whole = {c: p[:n] for c, p in both.items()}
         parts = {c: p[n:] for c, p in both.items()}
-        # A criterion is met if the reply does it anywhere: a long reply must not dilute its one
-        # empathetic sentence. Thresholds and the model card are computed under the same rule.
-        best = {c: self.model.models[c].calibration(reply_proba(whole[c], parts[c], embedded.owners))
-                for c in CRITERIA}
+        # Empathy, ownership and follow-up are met if the reply does them anywhere: a long reply must not
+        # dilute its one empathetic sentence. Solution is judged on the whole reply. Thresholds and the
+        # model card are computed under the same rule.
+        best = {c: self.model.models[c].reply_score(whole[c], parts[c], embedded.owners) for c in CRITERIA}
         rubric_version = f"{self.rubric.id}@{self.rubric.version}"
         out = []
         bounds = np.searchsorted(embedded.owners, np.arange(n + 1))  # sentences are grouped by reply

@@ -170,6 +170,25 @@ def test_the_fused_heads_equal_the_pipelines(fast_services):
         assert np.allclose(fused[c], m.pipeline.predict_proba(batch)[:, 1], atol=1e-9, rtol=0)
 
 
+def test_solution_is_judged_on_the_whole_reply_the_others_on_their_best_sentence_too(fast_services):
+    import numpy as np
+
+    from scoring.classifier import RECIPE, Texts, sentence_max
+
+    assert sentence_max(RECIPE) == {"empathy", "ownership", "follow_up"}
+    assert sentence_max("s5") == {"empathy", "ownership", "solution", "follow_up"}  # older recipes: all four
+    scorer = fast_services.scorer
+    reply = "That sounds stressful. Let me check. I've refunded the £20, and I'll email you tomorrow with the update."
+    embedded = scorer.embedder.embed_with_sentences([reply])
+    whole = scorer.model.probabilities(Texts([reply], embedded.replies))
+    parts = scorer.model.probabilities(Texts(embedded.sentence_texts, embedded.sentences))
+    score = scorer(reply)
+    for c, m in scorer.model.models.items():
+        raw = max(whole[c][0], parts[c].max()) if c != "solution" else whole[c][0]
+        assert m.sentences == (c != "solution")
+        assert np.isclose(score.criteria[c].probability, m.calibration(np.array([raw]))[0], atol=1e-6), c
+
+
 def test_reply_calibration_is_monotonic_and_stays_in_range():
     import numpy as np
 
