@@ -59,9 +59,9 @@ from simulator.scenario import CRITERIA
 # (s6, thresholds weighted towards the real writers, was tried and not shipped: README.)
 # s7: s5 with solution scored on the whole reply, not the higher of the reply and its best sentence: the
 #     classifiers learn from whole replies, and a sentence lifted out of one ("Let me check that.") reads as
-#     a fix more often than the reply around it does. Held out, solution's kappa rose on all nine sources
-#     (real mean 0.39 -> 0.48); for ownership and follow-up the same change helped some sources and hurt
-#     others, so they keep the maximum.
+#     a fix more often than the reply around it does. Held out, solution's kappa rose on eight of nine sources
+#     and held on the ninth (real mean 0.39 -> 0.48); for ownership and follow-up the same change helped
+#     some sources and hurt others, so they keep the maximum.
 RECIPE = "s7"
 # Per recipe, the criteria whose reply score is the higher of the whole reply's and its best sentence's; the
 # others are scored on the whole reply alone (their evidence still cites the best sentence).
