@@ -425,10 +425,10 @@ def _out_of_fold_raw(whole, sentences, owners: np.ndarray, y: np.ndarray, seed: 
     raw = np.zeros(len(y))
     for fit_rows, held in StratifiedKFold(folds, shuffle=True, random_state=seed).split(np.zeros(len(y)), y):
         clf = make_classifier(seed).fit(whole[fit_rows], y[fit_rows])
-        mine = np.isin(owners, held)
-        local = {reply: k for k, reply in enumerate(held)}
         raw[held] = clf.predict_proba(whole[held])[:, 1]
         if sentences_too:
+            mine = np.isin(owners, held)
+            local = {reply: k for k, reply in enumerate(held)}
             raw[held] = reply_proba(raw[held], clf.predict_proba(sentences[mine])[:, 1],
                                     np.array([local[o] for o in owners[mine]], dtype=int))
     return raw
