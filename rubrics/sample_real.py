@@ -4,6 +4,7 @@ labeling passes over them into a labeled set.
     python rubrics/sample_real.py --out /tmp/real-v2.jsonl [--star 200] [--taskmaster 160] [--seed 2]
     python rubrics/sample_real.py --out /tmp/real-v3.jsonl --star 0 --taskmaster 0 --moves 180 --upset 120 \
         --seed 3 --prefix real3
+    python rubrics/sample_real.py --out /tmp/real-v4.jsonl --star 200 --taskmaster 300 --seed 4 --prefix real4
     python rubrics/sample_real.py --merge /tmp/real-v2.jsonl --passes DIR ... --set real-v2
 
 A uniform random sample of the free-typed agent turns of STAR and Taskmaster (TM-3 and TM-4 half each) with at
@@ -53,13 +54,19 @@ def agent_turns(path: Path) -> list[dict]:
 
 
 def labeled_texts() -> set[str]:
-    return {r["text"].strip() for f in HERE.glob("labeled-*.jsonl") for r in read_jsonl(f)}
+    """Every labeled text (also the pending ones), whitespace-normalised and lowercased: a draw skips them."""
+    return {key(r["text"]) for f in [*HERE.glob("labeled-*.jsonl"), *HERE.glob("pending/labeled-*.jsonl")]
+            for r in read_jsonl(f)}
+
+
+def key(text: str) -> str:
+    return " ".join(text.split()).lower()
 
 
 def draw(rows: list[dict], n: int, rng: random.Random, seen: set[str]) -> list[dict]:
     fresh, texts = [], set()
     for r in rows:
-        text = " ".join(r["text"].split())
+        text = key(r["text"])
         if text not in seen and text not in texts:
             texts.add(text)
             fresh.append(r)
@@ -115,9 +122,9 @@ def main() -> None:
     rng, seen = random.Random(args.seed), labeled_texts()
     star = agent_turns(TURNS / "star" / "turns.jsonl")
     picked = [("star", r) for r in draw(star, args.star, rng, seen)]
-    seen |= {" ".join(r["text"].split()) for _, r in picked}
+    seen |= {key(r["text"]) for _, r in picked}
     moves = draw([r for r in star if MOVES.search(r["text"])], args.moves, rng, seen)
-    seen |= {" ".join(r["text"].split()) for r in moves}
+    seen |= {key(r["text"]) for r in moves}
     upset = draw([r for r in star if UPSET.search(r.get("prev_customer_text") or "")], args.upset, rng, seen)
     picked += [("star", r) for r in moves + upset]
     half = args.taskmaster // 2

@@ -96,6 +96,24 @@ def test_every_label_is_the_majority_of_three_blind_passes(rows):
     assert split > 0  # split decisions stay in the data with their vote share
 
 
+def test_the_pending_set_is_checked_labeled_by_three_passes_and_kept_out_of_training(rows):
+    """rubrics/pending/ holds labeled real turns not trained on yet (rubrics/README.md): valid like the rest,
+    every label its three passes' majority, and none of its texts in the training files, so that measuring the
+    shipped scorer on it stays a check on replies it never saw."""
+    from scoring.evaluation import read_passes
+
+    pending = load_labeled(RUBRICS / "pending")
+    assert len(pending) >= 490 and {r.source for r in pending} == {"star", "taskmaster"}
+    passes = read_passes(RUBRICS / "pending" / "passes")
+    for r in pending:
+        assert set(passes[r.id]) == {"rater-a", "rater-b", "rater-c"}, r.id
+        for c in CRITERIA:
+            assert r.labels[c] == int(sum(p[c] for p in passes[r.id].values()) >= 2), (r.id, c)
+    trained = {" ".join(r.text.split()).lower() for r in rows}
+    assert not [r.id for r in pending if " ".join(r.text.split()).lower() in trained]
+    assert not {r.id for r in pending} & {r.id for r in rows}
+
+
 def test_the_raters_agree_well_enough_to_learn_from(rows):
     from scoring.evaluation import rater_agreement
 
