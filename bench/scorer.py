@@ -20,6 +20,10 @@ Beside the scorer's verdicts the table shows its kappa at the held-out source's 
 on what any choice of threshold could reach with the same probabilities (it looks at the test labels, so it
 is a diagnosis, never a result).
 
+Never trained on: the active scorer and the n-gram baseline on the labeled replies waiting in rubrics/pending/
+(real turns from sources it has seen, labeled by three blind passes, no model trained on them): how it does on
+new turns of a known source, beside the harder held-out-source measure.
+
 Evidence: on replies composed from labeled sentence pools (`rubrics/compose_examples.py`, not training data)
 we know which sentence carries which criterion, so we check that a met verdict cites one that does.
 """
@@ -190,6 +194,36 @@ def evidence_accuracy(scorer, replies: int) -> tuple[int, int]:
     return cited, earned
 
 
+def pending_rows(scorer, rows, pending_dir) -> list[str]:
+    """The active scorer and the n-gram baseline (trained on the fixed train split) on the labeled replies in
+    rubrics/pending/: real turns labeled by three blind passes that no model has trained on."""
+    from sklearn.metrics import cohen_kappa_score, roc_auc_score
+
+    from scoring.rubric import load_labeled
+
+    if not pending_dir.is_dir():
+        return []
+    pending = load_labeled(pending_dir)
+    texts = [r.text for r in pending]
+    scores = scorer.score_many(texts)
+    _, baseline = ngram_trainer()(rows, lambda r: r.split)(texts)
+    out = []
+    for source in sorted({r.source for r in pending}):
+        idx = [i for i, r in enumerate(pending) if r.source == source]
+        cells = []
+        for c in CRITERIA:
+            y = np.array([pending[i].labels[c] for i in idx])
+            if not 5 <= y.sum() <= len(y) - 5:
+                cells.append(f"n/a (+{y.sum()})")
+                continue
+            verdicts = np.array([scores[i].criteria[c].verdict for i in idx], dtype=int)
+            probability = np.array([scores[i].criteria[c].probability for i in idx])
+            cells.append(f"{cohen_kappa_score(y, verdicts):.2f} / {roc_auc_score(y, probability):.2f} "
+                         f"({cohen_kappa_score(y, baseline[c][idx]):.2f}; +{y.sum()})")
+        out.append(f"| {source} | {len(idx)} | " + " | ".join(cells) + " |")
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeats", type=int, default=235, help="single replies timed")
@@ -251,6 +285,14 @@ def main(argv: list[str] | None = None) -> int:
     print(f"| per-reply latency p95 | | {percentile(single, 0.95):.1f} ms |")
     print(f"| batch throughput ({args.batch} replies) | >= 300 /s | {throughput:.0f} /s |")
     print(f"| met verdicts citing a sentence that earns them (composed replies) | | {earned}/{cited} |")
+    pending = [] if args.smoke or args.speed_only else pending_rows(scorer, rows,
+                                                                     services.settings.rubrics_dir / "pending")
+    if pending:
+        print("\nNever trained on (rubrics/pending/): the scorer's kappa against the raters' majority / AUC "
+              "(n-gram baseline's kappa; replies that meet it):\n")
+        print("| source | n | " + " | ".join(CRITERIA) + " |")
+        print("|---|---:|" + "---|" * len(CRITERIA))
+        print("\n".join(pending))
     if not chosen:
         return 0
     print(f"\nHeld-out sources (Cohen's kappa against the raters' majority; raters = their own Fleiss' kappa; "
