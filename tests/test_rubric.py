@@ -100,6 +100,7 @@ def test_the_pending_set_is_checked_labeled_by_three_passes_and_kept_out_of_trai
     """rubrics/pending/ holds labeled real turns not trained on yet (rubrics/README.md): valid like the rest,
     every label its three passes' majority, and none of its texts in the training files, so that measuring the
     shipped scorer on it stays a check on replies it never saw."""
+    from rubrics.sample_real import key
     from scoring.evaluation import read_passes
 
     pending = load_labeled(RUBRICS / "pending")
@@ -109,8 +110,8 @@ def test_the_pending_set_is_checked_labeled_by_three_passes_and_kept_out_of_trai
         assert set(passes[r.id]) == {"rater-a", "rater-b", "rater-c"}, r.id
         for c in CRITERIA:
             assert r.labels[c] == int(sum(p[c] for p in passes[r.id].values()) >= 2), (r.id, c)
-    trained = {" ".join(r.text.split()).lower() for r in rows}
-    assert not [r.id for r in pending if " ".join(r.text.split()).lower() in trained]
+    trained = {key(r.text) for r in rows}
+    assert not [r.id for r in pending if key(r.text) in trained]
     assert not {r.id for r in pending} & {r.id for r in rows}
 
 
