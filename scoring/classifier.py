@@ -540,10 +540,11 @@ def card_markdown(card: dict) -> str:
     if card.get("held_out"):
         lines += held_out_markdown(card["held_out"])
     lines += ["", "## Limits", "",
-              "Labels are the majority of three blind labeling passes that followed the QA reviewers' guideline "
-              "(`rubrics/README.md`); the passes are labeling sessions, not a team of human reviewers. Replies are "
-              "in English. The classifiers see the reply only, not the customer's message it answers, which "
-              "matters most for solution (an answer is a solution only to the question it answers).", ""]
+              "Labels are the majority of three blind labeling passes (five for the task-bot turns relabeled "
+              "together) that followed the QA reviewers' guideline (`rubrics/README.md`); the passes are "
+              "labeling sessions, not a team of human reviewers. Replies are in English. The classifiers see "
+              "the reply only, not the customer's message it answers, which matters most for solution (an "
+              "answer is a solution only to the question it answers).", ""]
     return "\n".join(lines)
 
 
