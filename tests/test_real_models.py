@@ -120,11 +120,12 @@ def open_issue(reason: str):
     ("Could you confirm whether the error appears when you open the app, or only when you pay?", {"follow_up"},
      {"empathy", "solution"}),
     # Blaming the customer sits on the ownership threshold since real-v2's terse booking turns (0.53 then; 0.4996
-    # against 0.50 with real-v3, float32 MiniLM): which side it falls depends on the CPU's precision, so this
-    # canary reports either way instead of failing the suite on a coin toss. Issue 15 stays open on it.
+    # against 0.50 with real-v3, float32 MiniLM; 0.46 against 0.45 after relabel-5, bfloat16): which side it falls
+    # depends on the CPU's precision and the data, so this canary reports either way instead of failing the
+    # suite on a coin toss. Issue 15 stays open on it.
     pytest.param("Well, maybe next time read the instructions before complaining.", set(), ALL,
                  marks=pytest.mark.xfail(strict=False, reason="issue 15 (open): blaming the customer sits on the "
-                                                              "ownership threshold (0.50 against 0.50)")),
+                                                              "ownership threshold (0.46 against 0.45)")),
     # Real brands' public replies the scorer before issue 15 got wrong (quoted in the issue; none is in the data).
     ("Sorry to hear that you're having trouble with Premiere Pro", {"empathy"}, {"ownership", "follow_up"}),
     ("Sorry to hear that you're having trouble with Premiere Pro. What happens when you try to open it?",
@@ -133,16 +134,16 @@ def open_issue(reason: str):
     pytest.param("@dana_k dropped calls are no fun! Have you tried turning Wi-Fi calling on in your settings?",
                  {"empathy", "solution"}, {"ownership"},
                  marks=open_issue("a troubleshooting step put as a question is not credited as a solution "
-                                  "(0.25 on the whole reply, s7; 0.39 by its best sentence, s5)")),
+                                  "(0.26 on the whole reply, s7; 0.39 by its best sentence, s5)")),
     ("I've looped our experts back in and passed the info on so they can follow up; they'll reply here.",
      {"ownership", "follow_up"}, {"empathy"}),
     ("Hi there, mind trying the steps outlined here: https://helpx.example.com/fix-sync ^RK", {"solution"},
      {"empathy", "ownership"}),
-    # 'not to worry' read as empathy (0.89 before issue 15, 0.78 with real-v2); 0.52 against 0.65 with real-v3.
+    # 'not to worry' read as empathy (0.89 before issue 15, 0.78 with real-v2); 0.52 against 0.65 since real-v3.
     ("Thanks for reaching to HP Support. Not to worry I'd be glad to assist you.", set(), ALL),
     pytest.param("I've looped our experts back in and passed the info on so they can follow up; they'll reply here.",
                  set(), {"solution"}, marks=open_issue("passing a case on is credited as a solution "
-                                                            "(0.77, s7)")),
+                                                            "(0.85, s7)")),
 ])
 def test_plain_replies_not_in_the_data_are_judged_as_a_reviewer_would(real_services, reply, met, not_met):
     verdicts = real_services.scorer(reply).verdicts
